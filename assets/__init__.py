@@ -1,0 +1,1 @@
+"""Asset code by stage: extract → transform (dbt) → segments → kpis → publish."""

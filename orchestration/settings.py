@@ -1,0 +1,183 @@
+"""The one typed configuration of the pipeline: `config/pipeline.toml` overlaid by `SEGMENTS_*` env vars.
+
+Every path, window, threshold and map the assets use comes from `Settings`; nothing else reads the
+environment. dbt reads the same values: `dbt_vars()` and `dbt_env()` hand them over, so the two
+never disagree.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "pipeline.toml"
+SCORE_RANGE = range(1, 6)
+
+# Used only when SEGMENTS_PSEUDONYMISATION_KEY is unset and SEGMENTS_ENVIRONMENT is not "production":
+# it lets the bundled sample run with zero setup. Customer keys made with it are not secret.
+DEVELOPMENT_ONLY_KEY = "DEVELOPMENT-ONLY-sample-key-never-use-for-real-customers"
+
+
+class ExtractSettings(BaseModel):
+    test_email_domains: list[str]
+    currencies: list[str]
+    order_statuses: list[str]
+    order_channels: list[str]
+    event_channels: list[str]
+    event_types: list[str]
+    product_categories: list[str]
+    max_lateness_days: int = Field(ge=0)
+    max_quarantine_share: float = Field(ge=0, le=1)
+
+
+class TransformSettings(BaseModel):
+    session_gap_minutes: int = Field(gt=0)
+    fx_rates_to_eur: dict[str, float]
+
+
+class RfmSegmentRule(BaseModel):
+    name: str
+    recency: tuple[int, int]
+    frequency: tuple[int, int]
+
+    @field_validator("recency", "frequency")
+    @classmethod
+    def _score_bounds(cls, bounds: tuple[int, int]) -> tuple[int, int]:
+        low, high = bounds
+        if not (low in SCORE_RANGE and high in SCORE_RANGE and low <= high):
+            raise ValueError(f"score range {list(bounds)} must be [low, high] with 1 <= low <= high <= 5")
+        return bounds
+
+    def covers(self, recency_score: int, frequency_score: int) -> bool:
+        return (
+            self.recency[0] <= recency_score <= self.recency[1]
+            and self.frequency[0] <= frequency_score <= self.frequency[1]
+        )
+
+
+class RfmSettings(BaseModel):
+    window_days: int = Field(gt=0)
+    churn_after_days: int = Field(gt=0)
+    no_purchase_segment: str
+    segments: list[RfmSegmentRule]
+
+    @model_validator(mode="after")
+    def _grid_covered_exactly_once(self) -> RfmSettings:
+        names = [rule.name for rule in self.segments]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"rfm.segments: segment names repeated: {duplicated}")
+        if self.no_purchase_segment in names:
+            raise ValueError("rfm.no_purchase_segment must differ from every rfm.segments name")
+        for r in SCORE_RANGE:
+            for f in SCORE_RANGE:
+                owners = [rule.name for rule in self.segments if rule.covers(r, f)]
+                if len(owners) != 1:
+                    problem = "is not covered" if not owners else f"is covered by several segments {owners}"
+                    raise ValueError(f"rfm.segments: score combination recency={r}, frequency={f} {problem}")
+        return self
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SEGMENTS_", env_nested_delimiter="__", extra="forbid")
+
+    data_dir: Path
+    partitions_start: date
+    environment: str = "development"
+    pseudonymisation_key: SecretStr | None = None
+    extract: ExtractSettings
+    transform: TransformSettings
+    rfm: RfmSettings
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get("SEGMENTS_CONFIG_FILE", DEFAULT_CONFIG_FILE))
+        if not config_file.is_file():
+            raise FileNotFoundError(f"configuration file {config_file} does not exist (SEGMENTS_CONFIG_FILE)")
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+
+    @model_validator(mode="after")
+    def _currencies_have_rates(self) -> Settings:
+        missing = sorted(set(self.extract.currencies) - set(self.transform.fx_rates_to_eur))
+        if missing:
+            raise ValueError(f"transform.fx_rates_to_eur has no rate for extract.currencies {missing}")
+        if self.environment == "production" and self.pseudonymisation_key is None:
+            raise ValueError("SEGMENTS_PSEUDONYMISATION_KEY must be set when SEGMENTS_ENVIRONMENT=production")
+        return self
+
+    # Derived locations: one place decides the layout of data_dir.
+    @property
+    def root(self) -> Path:
+        return self.data_dir if self.data_dir.is_absolute() else PROJECT_ROOT / self.data_dir
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def bronze_dir(self) -> Path:
+        return self.root / "bronze"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def segments_dir(self) -> Path:
+        return self.root / "segments"
+
+    @property
+    def work_db(self) -> Path:
+        return self.root / "work" / "transform.duckdb"
+
+    @property
+    def serving_db(self) -> Path:
+        return self.root / "serving" / "segments.duckdb"
+
+    @property
+    def uses_development_key(self) -> bool:
+        return self.pseudonymisation_key is None
+
+    def pseudonymisation_key_bytes(self) -> bytes:
+        if self.pseudonymisation_key is None:
+            return DEVELOPMENT_ONLY_KEY.encode()
+        return self.pseudonymisation_key.get_secret_value().encode()
+
+    def dbt_vars(self, min_date: date, max_date: date) -> dict[str, Any]:
+        """The dbt `--vars` for rebuilding the delivery days [min_date, max_date]."""
+        return {
+            "min_date": min_date.isoformat(),
+            "max_date": max_date.isoformat(),
+            "bronze_root": str(self.bronze_dir),
+            "fx_rates_to_eur": self.transform.fx_rates_to_eur,
+            "session_gap_minutes": self.transform.session_gap_minutes,
+        }
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment the dbt profile reads (`profiles.yml` uses env_var for the DuckDB path)."""
+        return {"SEGMENTS_WORK_DB": str(self.work_db)}
+
+
+@cache
+def get_settings() -> Settings:
+    """Load once per process; tests call `get_settings.cache_clear()` after changing the environment."""
+    return Settings()
