@@ -142,8 +142,9 @@ class Settings(BaseSettings):
         return self.root / "quarantine"
 
     @property
-    def segments_dir(self) -> Path:
-        return self.root / "segments"
+    def gold_dir(self) -> Path:
+        """Daily segment and KPI partitions written by the polars stage (input to publish)."""
+        return self.root / "gold"
 
     @property
     def work_db(self) -> Path:

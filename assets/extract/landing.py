@@ -42,16 +42,31 @@ ORDERS = LandingSource(
     "orders",
     "csv",
     (
-        "order_id", "customer_id", "email", "order_ts", "status", "amount",
-        "discount", "currency", "channel", "product_category",
+        "order_id",
+        "customer_id",
+        "email",
+        "order_ts",
+        "status",
+        "amount",
+        "discount",
+        "currency",
+        "channel",
+        "product_category",
     ),
 )
 EVENTS = LandingSource(
     "events",
     "jsonl",
     (
-        "event_id", "customer_id", "event_type", "event_ts", "channel",
-        "product_category", "campaign_id", "variant", "csat_score",
+        "event_id",
+        "customer_id",
+        "event_type",
+        "event_ts",
+        "channel",
+        "product_category",
+        "campaign_id",
+        "variant",
+        "csat_score",
     ),
     required=("event_id", "customer_id", "event_type", "event_ts", "channel"),
 )
@@ -59,8 +74,15 @@ CUSTOMERS = LandingSource(
     "customers",
     "csv",
     (
-        "customer_id", "email", "first_name", "last_name", "signup_date",
-        "birthday", "country", "marketing_consent", "updated_at",
+        "customer_id",
+        "email",
+        "first_name",
+        "last_name",
+        "signup_date",
+        "birthday",
+        "country",
+        "marketing_consent",
+        "updated_at",
     ),
 )
 
@@ -89,14 +111,14 @@ def _read_csv(path: Path, text: str, source: LandingSource) -> pl.DataFrame:
     if not text.strip():
         raise LandingContractError(f"{path}: file is empty (expected at least the header row)")
     try:
-        frame = pl.read_csv(
-            text.encode(), infer_schema=False, has_header=True, missing_utf8_is_empty_string=False
-        )
+        frame = pl.read_csv(text.encode(), infer_schema=False, has_header=True)
     except pl.exceptions.PolarsError as exc:
         raise LandingContractError(f"{path}: not a readable CSV file: {exc}") from exc
     _check_columns(path, frame.columns, source)
-    return frame.select(source.columns).with_row_index(SOURCE_ROW, offset=1).with_columns(
-        pl.col(SOURCE_ROW).cast(pl.Int64), pl.lit(None, pl.String).alias(RAW_LINE)
+    return (
+        frame.select(source.columns)
+        .with_row_index(SOURCE_ROW, offset=1)
+        .with_columns(pl.col(SOURCE_ROW).cast(pl.Int64), pl.lit(None, pl.String).alias(RAW_LINE))
     )
 
 

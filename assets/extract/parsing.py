@@ -87,9 +87,7 @@ def typed_with_parse_reasons(raw: pl.DataFrame, source: LandingSource) -> pl.Dat
         .otherwise(None)
         for column, (_, description) in parsers.items()
     ]
-    not_an_object = pl.when(pl.col(RAW_LINE).is_not_null()).then(
-        pl.lit("line is not a valid JSON object")
-    )
+    not_an_object = pl.when(pl.col(RAW_LINE).is_not_null()).then(pl.lit("line is not a valid JSON object"))
     return raw.with_columns(
         pl.concat_list([not_an_object, *failures]).list.drop_nulls().alias(REASON),
         *typed.values(),

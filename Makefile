@@ -1,0 +1,54 @@
+# Two commands matter: `make run` and `make test`. Both set everything up from a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+MANIFEST := dbt_project/target/manifest.json
+SIZE ?= S
+LANDING := data/landing
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: setup manifest sample run test lint dev clean
+
+$(INSTALLED): pyproject.toml constraints.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --constraint constraints.txt --editable ".[dev]"
+	touch $@
+
+setup: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
+
+$(DAGSTER_HOME)/dagster.yaml: config/dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp $< $@
+
+$(MANIFEST): $(INSTALLED) $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print)
+	$(BIN)/python -m orchestration.prepare
+
+manifest: $(MANIFEST)
+
+$(LANDING)/.generated:
+	$(MAKE) setup
+	$(BIN)/python -m sample_data --size $(SIZE) --out $(LANDING) --truth data/sample_truth
+	touch $@
+
+sample: $(LANDING)/.generated
+
+run: setup manifest sample
+	$(BIN)/python -m orchestration.run_window
+
+lint: setup manifest
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd dbt_project && SEGMENTS_WORK_DB=$(CURDIR)/data/work/lint.duckdb ../$(BIN)/sqlfluff lint models
+
+test: lint
+	$(BIN)/pytest
+
+dev: setup manifest
+	$(BIN)/dagster dev -w workspace.yaml
+
+clean:
+	rm -rf data dbt_project/target

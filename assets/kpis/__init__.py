@@ -1,0 +1,1 @@
+"""KPIs: per-segment daily rollups in lazy polars."""

@@ -1,0 +1,142 @@
+"""`segment_kpis`: daily KPI rollups per segment, reconciled against the dbt marts before publish."""
+
+from __future__ import annotations
+
+import dagster as dg
+import great_expectations as gx
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from assets.gates import gx_check_result
+from assets.kpis.rollups import ALL_SEGMENTS
+from assets.kpis.rollups import segment_kpis as compute_segment_kpis
+from assets.partition_store import replace_partition
+from assets.segments.assets import DATASET as SEGMENTS_DATASET
+from assets.segments.assets import customer_segments, read_days
+from assets.transform.assets import WORK_DB_POOL
+from assets.work_db import daily_activity
+from orchestration.partitions import daily_partitions, partition_days
+from orchestration.settings import get_settings
+
+DATASET = "segment_kpis"
+# Revenue is summed in floating point on both sides; a cent of drift over a day is rounding, not loss.
+RECONCILIATION_TOLERANCE_EUR = 0.01
+
+
+@dg.asset(
+    group_name="kpis",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WORK_DB_POOL,
+    kinds={"polars", "parquet"},
+    deps=[customer_segments, "customer_daily_activity"],
+)
+def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> dg.MaterializeResult:
+    """Per day and segment: customers, visitors, buyers, orders, revenue, conversion and churn rates."""
+    settings = get_settings()
+    days = partition_days(context)
+    with work_db.get_connection() as conn:
+        activity = daily_activity(conn, days[0], days[-1]).collect()
+    segments = read_days(context, SEGMENTS_DATASET)
+    kpis = compute_segment_kpis(segments, activity.lazy(), settings.rfm.churn_after_days).collect()
+    for (day,), frame in kpis.group_by("as_of_date"):
+        replace_partition(frame, settings.gold_dir, DATASET, day)
+    totals = kpis.filter(pl.col("segment") == ALL_SEGMENTS)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": kpis.height,
+            "days": len(days),
+            "revenue_eur": float(totals["revenue_eur"].sum()),
+            "orders": int(totals["orders"].sum()),
+        }
+    )
+
+
+@dg.asset_check(asset=segment_kpis, blocking=True, partitions_def=daily_partitions)
+def segment_kpis_gx_suite(
+    context: dg.AssetCheckExecutionContext, work_db: DuckDBResource
+) -> dg.AssetCheckResult:
+    """GX: rates within [0, 1], counts non-negative, and segment totals reconcile with the marts.
+
+    Reconciliation: for every day, the sum of segment revenue, the all-customer row, and the sum of
+    `customer_daily_activity.net_revenue_eur` must agree; likewise for orders.
+    """
+    days = partition_days(context)
+    kpis = read_days(context, DATASET).collect()
+    with work_db.get_connection() as conn:
+        marts = (
+            daily_activity(conn, days[0], days[-1])
+            .group_by(pl.col("activity_date").alias("as_of_date"))
+            .agg(
+                pl.col("net_revenue_eur").sum().alias("mart_revenue_eur"),
+                pl.col("orders_completed").sum().cast(pl.Int64).alias("mart_orders"),
+            )
+            .collect()
+        )
+    per_segment = kpis.filter(pl.col("segment") != ALL_SEGMENTS)
+    reconciliation = (
+        per_segment.group_by("as_of_date")
+        .agg(
+            pl.col("revenue_eur").sum().alias("segment_revenue_eur"),
+            pl.col("orders").sum().alias("segment_orders"),
+        )
+        .join(
+            kpis.filter(pl.col("segment") == ALL_SEGMENTS).select(
+                "as_of_date",
+                pl.col("revenue_eur").alias("total_revenue_eur"),
+                pl.col("orders").alias("total_orders"),
+            ),
+            on="as_of_date",
+            how="full",
+            coalesce=True,
+        )
+        .join(marts, on="as_of_date", how="left")
+        .with_columns(
+            pl.col("mart_revenue_eur").fill_null(0.0),
+            pl.col("mart_orders").fill_null(0),
+        )
+        .with_columns(
+            (pl.col("segment_revenue_eur") - pl.col("mart_revenue_eur")).abs().alias("segment_vs_mart_eur"),
+            (pl.col("total_revenue_eur") - pl.col("mart_revenue_eur")).abs().alias("total_vs_mart_eur"),
+        )
+    )
+    tolerance = RECONCILIATION_TOLERANCE_EUR
+    return gx_check_result(
+        "segment_kpis",
+        [
+            (
+                "reconciliation",
+                reconciliation,
+                [
+                    gx.expectations.ExpectTableRowCountToEqual(value=len(days)),
+                    gx.expectations.ExpectColumnValuesToBeBetween(
+                        column="segment_vs_mart_eur", max_value=tolerance
+                    ),
+                    gx.expectations.ExpectColumnValuesToBeBetween(
+                        column="total_vs_mart_eur", max_value=tolerance
+                    ),
+                    gx.expectations.ExpectColumnPairValuesToBeEqual(
+                        column_A="segment_orders", column_B="mart_orders"
+                    ),
+                    gx.expectations.ExpectColumnPairValuesToBeEqual(
+                        column_A="total_orders", column_B="mart_orders"
+                    ),
+                ],
+            ),
+            (
+                "kpis",
+                kpis,
+                [
+                    gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["as_of_date", "segment"]),
+                    *[
+                        gx.expectations.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1)
+                        for c in ("conversion_rate", "churn_rate")
+                    ],
+                    *[
+                        gx.expectations.ExpectColumnValuesToBeBetween(column=c, min_value=0)
+                        for c in ("customers", "visitors", "buyers", "orders", "revenue_eur")
+                    ],
+                ],
+            ),
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Publish: checked outputs → the serving warehouse BI reads (embedded DuckDB file)."""

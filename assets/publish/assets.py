@@ -1,0 +1,46 @@
+"""`serving_warehouse`: the published tables, swapped in only after every upstream gate passed."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.kpis.assets import DATASET as KPIS_DATASET
+from assets.kpis.assets import segment_kpis
+from assets.partition_store import partition_path
+from assets.publish.serving import PublishRequest, publish
+from assets.segments.assets import DATASET as SEGMENTS_DATASET
+from assets.segments.assets import customer_segments
+from assets.transform.assets import WORK_DB_POOL
+from orchestration.partitions import daily_partitions, partition_days
+from orchestration.settings import get_settings
+
+
+@dg.asset(
+    group_name="publish",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WORK_DB_POOL,
+    kinds={"duckdb"},
+    deps=[customer_segments, segment_kpis, "dim_customers"],
+)
+def serving_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """segment_membership, segment_kpis_daily, customers and publish_log in the DuckDB serving file."""
+    settings = get_settings()
+    days = partition_days(context)
+    request = PublishRequest(
+        serving_db=settings.serving_db,
+        work_db=settings.work_db,
+        run_id=context.run.run_id,
+        days=days,
+        kpi_files=[partition_path(settings.gold_dir, KPIS_DATASET, day) for day in days],
+        latest_segment_file=partition_path(settings.gold_dir, SEGMENTS_DATASET, days[-1]),
+    )
+    counts = publish(request)
+    context.log.info(f"published {settings.serving_db}: {counts}")
+    return dg.MaterializeResult(
+        metadata={
+            "serving_db": dg.MetadataValue.path(str(settings.serving_db)),
+            "row_counts": dg.MetadataValue.json(counts),
+            "dagster/row_count": counts["segment_membership"],
+        }
+    )

@@ -1,0 +1,1 @@
+"""Segments: point-in-time customer segment assignment in lazy polars."""

@@ -1,0 +1,22 @@
+"""The one Definitions of the project: it only wires assets, checks, resources, jobs and schedules."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.extract.assets import extract_assets
+from assets.kpis.assets import segment_kpis, segment_kpis_gx_suite
+from assets.publish.assets import serving_warehouse
+from assets.segments.assets import customer_segments, customer_segments_gx_suite
+from assets.transform.assets import behaviour_models
+from orchestration.jobs import daily_segmentation_job, daily_segmentation_schedule
+from orchestration.resources import build_resources
+from orchestration.settings import get_settings
+
+defs = dg.Definitions(
+    assets=[*extract_assets, behaviour_models, customer_segments, segment_kpis, serving_warehouse],
+    asset_checks=[customer_segments_gx_suite, segment_kpis_gx_suite],
+    jobs=[daily_segmentation_job],
+    schedules=[daily_segmentation_schedule],
+    resources=build_resources(get_settings()),
+)
