@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -30,7 +30,13 @@ SCORE_RANGE = range(1, 6)
 DEVELOPMENT_ONLY_KEY = "DEVELOPMENT-ONLY-sample-key-never-use-for-real-customers"
 
 
-class ExtractSettings(BaseModel):
+class Section(BaseModel):
+    """A config section: an unknown key is a typo to report, not something to ignore."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExtractSettings(Section):
     test_email_domains: list[str]
     currencies: list[str]
     order_statuses: list[str]
@@ -42,12 +48,12 @@ class ExtractSettings(BaseModel):
     max_quarantine_share: float = Field(ge=0, le=1)
 
 
-class TransformSettings(BaseModel):
+class TransformSettings(Section):
     session_gap_minutes: int = Field(gt=0)
     fx_rates_to_eur: dict[str, float]
 
 
-class RfmSegmentRule(BaseModel):
+class RfmSegmentRule(Section):
     name: str
     recency: tuple[int, int]
     frequency: tuple[int, int]
@@ -67,7 +73,7 @@ class RfmSegmentRule(BaseModel):
         )
 
 
-class RfmSettings(BaseModel):
+class RfmSettings(Section):
     window_days: int = Field(gt=0)
     churn_after_days: int = Field(gt=0)
     no_purchase_segment: str
