@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dagster_dbt import DbtCliResource
-
-from assets.transform.project import DBT_PROJECT_DIR, dbt_environment
+from assets.transform.project import DBT_PROJECT_DIR, dbt_cli, dbt_environment
 from orchestration.settings import get_settings
 
 
@@ -12,9 +10,7 @@ def main() -> int:
     settings = get_settings()
     settings.work_db.parent.mkdir(parents=True, exist_ok=True)
     with dbt_environment(settings):
-        DbtCliResource(project_dir=str(DBT_PROJECT_DIR)).cli(
-            ["parse"], target_path=DBT_PROJECT_DIR / "target"
-        ).wait()
+        dbt_cli().cli(["parse"], target_path=DBT_PROJECT_DIR / "target").wait()
     return 0
 
 

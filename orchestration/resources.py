@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
-from assets.transform.project import dbt_project
+from assets.transform.project import dbt_cli
 from orchestration.settings import Settings
 
 
@@ -13,5 +12,5 @@ def build_resources(settings: Settings) -> dict[str, object]:
     settings.work_db.parent.mkdir(parents=True, exist_ok=True)
     return {
         "work_db": DuckDBResource(database=str(settings.work_db)),
-        "dbt": DbtCliResource(project_dir=dbt_project()),
+        "dbt": dbt_cli(),
     }

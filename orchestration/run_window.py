@@ -26,10 +26,11 @@ def landing_days() -> list[date]:
 
 
 def run_range(
-    start: date, end: date, instance: dg.DagsterInstance | None = None
+    start: date, end: date, instance: dg.DagsterInstance | None = None, defs: dg.Definitions | None = None
 ) -> dg.ExecuteInProcessResult:
-    from orchestration.definitions import defs
-
+    """One run for [start, end]: each stage sees the whole range (single-run backfill policy)."""
+    if defs is None:
+        from orchestration.definitions import defs
     job = defs.resolve_job_def("daily_segmentation")
     return job.execute_in_process(
         instance=instance or dg.DagsterInstance.get(),

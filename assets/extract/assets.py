@@ -1,7 +1,6 @@
 """Extract assets: `raw_orders`, `raw_events`, `raw_customers` — bronze Parquet per delivery day."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Dagster inspects the context annotation at definition time.
 from datetime import date
 
 import dagster as dg

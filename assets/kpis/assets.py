@@ -1,7 +1,6 @@
 """`segment_kpis`: daily KPI rollups per segment, reconciled against the dbt marts before publish."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Dagster inspects the context annotation at definition time.
 import dagster as dg
 import great_expectations as gx
 import polars as pl

@@ -1,7 +1,6 @@
 """`serving_warehouse`: the published tables, swapped in only after every upstream gate passed."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Dagster inspects the context annotation at definition time.
 import dagster as dg
 
 from assets.kpis.assets import DATASET as KPIS_DATASET

@@ -61,12 +61,7 @@ def publish(request: PublishRequest) -> dict[str, int]:
                 conn.execute(f"attach {_sql_literal(str(target))} as previous (read_only)")
             conn.execute(f"attach {_sql_literal(str(request.work_db))} as work (read_only)")
             _build_kpis(conn, request, has_previous)
-            membership_as_of = _build_membership(conn, request, has_previous)
-            conn.execute(
-                f"""create table {CUSTOMERS.name} as
-                select customer_key, signup_date, country, marketing_consent, first_loaded_date
-                from work.dim_customers order by customer_key"""
-            )
+            membership_as_of = _build_snapshots(conn, request, has_previous)
             counts = {
                 table.name: conn.execute(f"select count(*) from {table.name}").fetchone()[0]
                 for table in PUBLISHED_TABLES
@@ -102,21 +97,25 @@ def _build_kpis(conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_pr
     )
 
 
-def _build_membership(conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool) -> date:
-    """The newest membership wins: a backfill of old days must not replace a newer published state."""
+def _build_snapshots(conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool) -> date:
+    """Current-state tables follow the newest processed day: a backfill of old days keeps them."""
     run_as_of = request.days[-1]
     if has_previous:
         previous_as_of = conn.execute(
-            f"select max(as_of_date) from previous.{SEGMENT_MEMBERSHIP.name}"
+            f"select max(membership_as_of) from previous.{PUBLISH_LOG.name}"
         ).fetchone()[0]
         if previous_as_of is not None and previous_as_of > run_as_of:
-            conn.execute(
-                f"create table {SEGMENT_MEMBERSHIP.name} as select * from previous.{SEGMENT_MEMBERSHIP.name}"
-            )
+            for table in (SEGMENT_MEMBERSHIP, CUSTOMERS):
+                conn.execute(f"create table {table.name} as select * from previous.{table.name}")
             return previous_as_of
     conn.execute(
         f"""create table {SEGMENT_MEMBERSHIP.name} as
         select * from read_parquet({_sql_literal(str(request.latest_segment_file))}) order by customer_key"""
+    )
+    conn.execute(
+        f"""create table {CUSTOMERS.name} as
+        select customer_key, signup_date, country, marketing_consent, first_loaded_date
+        from work.dim_customers order by customer_key"""
     )
     return run_as_of
 

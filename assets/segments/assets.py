@@ -1,7 +1,6 @@
 """`customer_segments`: every known customer's RFM scores and segment as of each day."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Dagster inspects the context annotation at definition time.
 from datetime import date, timedelta
 
 import dagster as dg

@@ -1,7 +1,6 @@
 """dbt models as Dagster assets: sources map onto the extract assets, tests become blocking checks."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Dagster inspects the context annotation at definition time.
 from collections.abc import Mapping
 from typing import Any
 

@@ -1,0 +1,31 @@
+"""Shared fixtures: an isolated data_dir per test, and the dbt manifest parsed once per session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestration.settings import get_settings
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Settings are cached per process; every test starts from the defaults and its own env."""
+    for name in ("SEGMENTS_CONFIG_FILE", "SEGMENTS_PSEUDONYMISATION_KEY", "SEGMENTS_ENVIRONMENT"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    """`dbt parse` once: Definitions cannot load without the manifest."""
+    from orchestration import prepare
+
+    prepare.main()
+    manifest = Path(__file__).resolve().parents[1] / "dbt_project" / "target" / "manifest.json"
+    assert manifest.is_file()
+    return manifest

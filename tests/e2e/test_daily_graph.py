@@ -1,0 +1,131 @@
+"""Materialize the real Definitions on a hand-written landing zone and check what BI would read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from orchestration.settings import Settings, get_settings
+from tests.e2e.landing_fixture import DAYS, ORDER_HEADER, write_landing
+
+Runner = Callable[[date, date], dg.ExecuteInProcessResult]
+
+
+@pytest.fixture
+def pipeline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dbt_manifest: Path
+) -> Iterator[tuple[Settings, Runner]]:
+    monkeypatch.setenv("SEGMENTS_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    settings = get_settings()
+    write_landing(settings.landing_dir)
+    from orchestration.definitions import build_definitions
+    from orchestration.run_window import run_range
+
+    defs = build_definitions(settings)
+    with dg.instance_for_test() as instance:
+        yield settings, lambda start, end: run_range(start, end, instance=instance, defs=defs)
+
+
+def published(settings: Settings, table: str, order_by: str) -> pl.DataFrame:
+    with duckdb.connect(str(settings.serving_db), read_only=True) as conn:
+        return pl.from_arrow(conn.execute(f"select * from {table} order by {order_by}").to_arrow_table())
+
+
+def snapshot(settings: Settings) -> dict[str, pl.DataFrame]:
+    return {
+        "segment_membership": published(settings, "segment_membership", "customer_key"),
+        "segment_kpis_daily": published(settings, "segment_kpis_daily", "as_of_date, segment"),
+        "customers": published(settings, "customers", "customer_key"),
+    }
+
+
+def test_sample_window_publishes_hand_computed_results(pipeline: tuple[Settings, Runner]) -> None:
+    settings, run = pipeline
+    result = run(DAYS[0], DAYS[-1])
+    assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
+
+    membership = published(settings, "segment_membership", "customer_key")
+    assert membership.height == 4  # c1, c2, c3, c5 — the test account c4 is gone
+    assert set(membership["as_of_date"]) == {DAYS[-1]}
+    # Buyers on 2025-09-03: c1 (2 orders, 140 EUR net, last today) and c2 (1 order, 20 USD = 18.40 EUR).
+    buyers = membership.drop_nulls("frequency").sort("frequency")
+    assert buyers["frequency"].to_list() == [1, 2]
+    assert buyers["monetary_eur"].to_list() == [18.4, 140.0]
+    assert buyers["recency_days"].to_list() == [1, 0]
+    # Two buyers: min-rank 1 → score 1, rank 2 → floor(1*5/2)+1 = 3.
+    assert buyers.select("recency_score", "frequency_score", "monetary_score").rows() == [
+        (1, 1, 1),
+        (3, 3, 3),
+    ]
+    assert buyers["segment"].to_list() == ["Lost", "Need Attention"]
+    assert membership["segment"].value_counts().sort("segment").rows() == [
+        ("Lost", 1), ("Need Attention", 1), ("No Recent Purchase", 2),
+    ]  # fmt: skip
+
+    kpis = published(settings, "segment_kpis_daily", "as_of_date, segment")
+    totals = kpis.filter(pl.col("segment") == "All customers").sort("as_of_date")
+    assert totals["revenue_eur"].to_list() == [100.0, 18.4, 40.0]
+    assert totals["orders"].to_list() == [1, 1, 1]  # the cancelled order and the test account do not count
+    assert totals["customers"].to_list() == [3, 3, 4]  # c5 becomes known on day 3
+    day1 = totals.row(0, named=True)
+    assert (day1["visitors"], day1["visitors_who_bought"], day1["conversion_rate"]) == (2, 1, 0.5)
+
+    customers = published(settings, "customers", "customer_key")
+    assert customers.height == 4 and "email" not in customers.columns
+    assert customers["marketing_consent"].null_count() == 1  # c5: never in the CRM
+
+
+def test_rerunning_a_partition_changes_nothing(pipeline: tuple[Settings, Runner]) -> None:
+    settings, run = pipeline
+    assert run(DAYS[0], DAYS[-1]).success
+    before = snapshot(settings)
+    assert run(DAYS[1], DAYS[1]).success
+    assert run(DAYS[-1], DAYS[-1]).success
+    after = snapshot(settings)
+    for table, frame in before.items():
+        assert frame.equals(after[table]), table
+    assert published(settings, "publish_log", "published_at").height == 3
+
+
+def test_day_by_day_equals_one_backfill_run(pipeline: tuple[Settings, Runner]) -> None:
+    settings, run = pipeline
+    for day in DAYS:
+        assert run(day, day).success
+    one_by_one = snapshot(settings)
+    settings.serving_db.unlink()
+    assert run(DAYS[0], DAYS[-1]).success
+    for table, frame in snapshot(settings).items():
+        assert frame.equals(one_by_one[table]), table
+
+
+def test_corrupt_landing_file_stops_publish_and_keeps_the_last_good_one(
+    pipeline: tuple[Settings, Runner],
+) -> None:
+    settings, run = pipeline
+    assert run(DAYS[0], DAYS[-1]).success
+    before = snapshot(settings)
+    serving_bytes = settings.serving_db.read_bytes()
+    broken = settings.landing_dir / "orders" / f"orders_{DAYS[-1].isoformat()}.csv"
+    broken.write_text(ORDER_HEADER.replace(",amount", "") + "\no5,c1,x@example.com,2025-09-03T12:00:00Z\n")
+
+    with duckdb.connect(str(settings.serving_db), read_only=True) as reader:  # BI holds the file open
+        result = run(DAYS[-1], DAYS[-1])
+        assert reader.execute("select count(*) from segment_membership").fetchone()[0] == 4
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = str(failure.event_specific_data.error)
+    assert str(broken) in message and "missing column(s) ['amount']" in message
+    planned = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "serving_warehouse" not in planned
+    assert settings.serving_db.read_bytes() == serving_bytes
+    for table, frame in snapshot(settings).items():
+        assert frame.equals(before[table]), table
