@@ -1,0 +1,53 @@
+"""The asset graph as wired in the one Definitions: keys, groups, dependencies and blocking checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+
+def test_graph_wiring(dbt_manifest: Path) -> None:
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    stages = {
+        "extract": {"raw_orders", "raw_events", "raw_customers"},
+        "transform": {"stg_orders", "stg_events", "stg_customers", "fct_orders", "fct_sessions",
+                      "dim_customers", "customer_daily_activity"},
+        "segments": {"customer_segments"},
+        "kpis": {"segment_kpis"},
+        "publish": {"serving_warehouse"},
+    }  # fmt: skip
+    for group, members in stages.items():
+        assert members <= keys
+        for key in members:
+            assert graph.get(dg.AssetKey(key)).group_name == group, key
+
+    def upstream(key: str) -> set[str]:
+        return {k.to_user_string() for k in graph.get(dg.AssetKey(key)).parent_keys}
+
+    assert {"raw_orders"} <= upstream("stg_orders")  # dbt sources map onto the extract assets
+    assert {"fct_orders", "dim_customers"} <= upstream("customer_segments")
+    assert {"customer_segments", "customer_daily_activity"} <= upstream("segment_kpis")
+    assert {"customer_segments", "segment_kpis"} <= upstream("serving_warehouse")
+
+    check_keys = graph.asset_check_keys
+    blocking = {
+        (k.asset_key.to_user_string(), k.name) for k in check_keys if graph.get_check_spec(k).blocking
+    }
+    assert ("customer_segments", "customer_segments_gx_suite") in blocking
+    assert ("segment_kpis", "segment_kpis_gx_suite") in blocking
+    assert ("raw_orders", "quarantine_share_within_limit") in blocking
+    dbt_mart_checks = {asset for asset, _ in blocking if asset in stages["transform"]}
+    assert {"fct_orders", "fct_sessions", "dim_customers", "customer_daily_activity"} <= dbt_mart_checks
+
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_materializable:
+            assert node.partitions_def is not None, key
+            assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
+
+    assert defs.resolve_job_def("daily_segmentation") is not None
+    assert defs.resolve_schedule_def("daily_segmentation_schedule").cron_schedule == "0 2 * * *"
