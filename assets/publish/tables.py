@@ -81,3 +81,20 @@ PUBLISH_LOG = PublishedTable(
 )
 
 PUBLISHED_TABLES = (SEGMENT_MEMBERSHIP, SEGMENT_KPIS_DAILY, CUSTOMERS, PUBLISH_LOG)
+
+
+def render_markdown() -> str:
+    """The table reference of docs/output-tables.md (a test keeps the doc and this module in sync)."""
+    parts = []
+    for table in PUBLISHED_TABLES:
+        parts.append(
+            f"## `{table.name}`\n\n{table.description}\n\nPrimary key: `{', '.join(table.primary_key)}`\n"
+        )
+        parts.append("| column | meaning |\n|---|---|")
+        parts.extend(f"| `{column}` | {meaning} |" for column, meaning in table.columns.items())
+        parts.append("")
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(render_markdown())
