@@ -45,6 +45,7 @@ def _sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# Gold paths contain `dt=YYYY-MM-DD`; DuckDB would turn that into an extra `dt` column unless told not to.
 def _files_literal(paths: list[Path]) -> str:
     return "[" + ", ".join(_sql_literal(str(p)) for p in paths) + "]"
 
@@ -83,7 +84,7 @@ def publish(request: PublishRequest) -> dict[str, int]:
 
 
 def _build_kpis(conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool) -> None:
-    fresh = f"select * from read_parquet({_files_literal(request.kpi_files)})"
+    fresh = f"select * from read_parquet({_files_literal(request.kpi_files)}, hive_partitioning = false)"
     if has_previous:
         kept = f"""select * from previous.{SEGMENT_KPIS_DAILY.name}
             where as_of_date not between ? and ?"""
@@ -110,7 +111,8 @@ def _build_snapshots(conn: duckdb.DuckDBPyConnection, request: PublishRequest, h
             return previous_as_of
     conn.execute(
         f"""create table {SEGMENT_MEMBERSHIP.name} as
-        select * from read_parquet({_sql_literal(str(request.latest_segment_file))}) order by customer_key"""
+        select * from read_parquet({_files_literal([request.latest_segment_file])}, hive_partitioning = false)
+        order by customer_key"""
     )
     conn.execute(
         f"""create table {CUSTOMERS.name} as

@@ -74,7 +74,7 @@ def known_customers_per_day(known: pl.DataFrame, days: list[date]) -> pl.DataFra
 def read_days(context: dg.AssetCheckExecutionContext, dataset: str) -> pl.LazyFrame:
     settings = get_settings()
     paths = [partition_path(settings.gold_dir, dataset, day) for day in partition_days(context)]
-    return pl.scan_parquet(paths)
+    return pl.scan_parquet(paths, hive_partitioning=False)
 
 
 @dg.asset_check(asset=customer_segments, blocking=True, partitions_def=daily_partitions)

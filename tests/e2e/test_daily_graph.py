@@ -129,3 +129,79 @@ def test_corrupt_landing_file_stops_publish_and_keeps_the_last_good_one(
     assert settings.serving_db.read_bytes() == serving_bytes
     for table, frame in snapshot(settings).items():
         assert frame.equals(before[table]), table
+
+
+def test_published_columns_match_the_documented_tables(pipeline: tuple[Settings, Runner]) -> None:
+    from assets.publish.tables import PUBLISHED_TABLES
+
+    settings, run = pipeline
+    assert run(DAYS[0], DAYS[-1]).success
+    with duckdb.connect(str(settings.serving_db), read_only=True) as conn:
+        for table in PUBLISHED_TABLES:
+            columns = conn.execute(
+                "select column_name, comment from duckdb_columns() where table_name = ?", [table.name]
+            ).fetchall()
+            assert [name for name, _ in columns] == list(table.columns), table.name
+            assert all(comment for _, comment in columns), table.name
+
+
+def test_failing_dbt_test_blocks_segments_and_publish(
+    pipeline: tuple[Settings, Runner], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bronze that slipped past extract (written by hand here) must still be stopped by dbt's tests."""
+    from assets.partition_store import partition_path
+
+    settings, run = pipeline
+    assert run(DAYS[0], DAYS[-1]).success
+    before = snapshot(settings)
+    bronze = partition_path(settings.bronze_dir, "orders", DAYS[-1])
+    tampered = pl.read_parquet(bronze).with_columns(pl.lit(-50.0).alias("amount"))
+    tampered.write_parquet(bronze)
+
+    from orchestration.definitions import build_definitions
+
+    job = build_definitions(settings).resolve_job_def("daily_segmentation")
+    downstream = [dg.AssetKey(k) for k in ("stg_orders", "stg_events", "stg_customers", "fct_orders",
+                  "fct_sessions", "dim_customers", "customer_daily_activity", "customer_segments",
+                  "segment_kpis", "serving_warehouse")]  # fmt: skip
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=DAYS[-1].isoformat(),
+            asset_selection=downstream,
+            raise_on_error=False,
+        )
+    assert not result.success
+    failed_checks = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
+    assert any("fct_orders" in name or "stg_orders" in name for name in failed_checks), failed_checks
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert not materialized & {"customer_segments", "segment_kpis", "serving_warehouse"}
+    for table, frame in snapshot(settings).items():
+        assert frame.equals(before[table]), table
+
+
+def test_failing_gx_suite_blocks_publish(
+    pipeline: tuple[Settings, Runner], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KPIs that no longer reconcile with the marts are computed but never published."""
+    import assets.kpis.assets as kpi_assets
+
+    settings, run = pipeline
+    assert run(DAYS[0], DAYS[-1]).success
+    before = snapshot(settings)
+    real = kpi_assets.compute_segment_kpis
+
+    def off_by_one_euro(*args: object, **kwargs: object) -> pl.LazyFrame:
+        return real(*args, **kwargs).with_columns(pl.col("revenue_eur") + 1.0)
+
+    monkeypatch.setattr(kpi_assets, "compute_segment_kpis", off_by_one_euro)
+    result = run(DAYS[-1], DAYS[-1])
+    assert not result.success
+    failed = [c for c in result.get_asset_check_evaluations() if not c.passed]
+    assert [c.check_name for c in failed] == ["segment_kpis_gx_suite"]
+    failures = failed[0].metadata["failed_expectations"].value
+    assert {f["kwargs"].get("column") for f in failures} >= {"segment_vs_mart_eur", "total_vs_mart_eur"}
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "segment_kpis" in materialized and "serving_warehouse" not in materialized
+    for table, frame in snapshot(settings).items():
+        assert frame.equals(before[table]), table
