@@ -25,7 +25,7 @@ DAILY_ACTIVITY = """
 
 
 def _query(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pl.LazyFrame:
-    return pl.from_arrow(conn.execute(sql, params).to_arrow_table()).lazy()
+    return pl.from_arrow(conn.sql(sql, params=params).to_arrow_table()).lazy()
 
 
 def completed_orders(

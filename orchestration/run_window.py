@@ -34,6 +34,8 @@ def run_range(
     job = defs.resolve_job_def("daily_segmentation")
     return job.execute_in_process(
         instance=instance or dg.DagsterInstance.get(),
+        # Per-step DEBUG events stay in the instance (UI); the terminal gets progress at INFO.
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         tags={
             "dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat(),

@@ -35,7 +35,7 @@ def pipeline(
 
 def published(settings: Settings, table: str, order_by: str) -> pl.DataFrame:
     with duckdb.connect(str(settings.serving_db), read_only=True) as conn:
-        return pl.from_arrow(conn.execute(f"select * from {table} order by {order_by}").to_arrow_table())
+        return pl.from_arrow(conn.sql(f"select * from {table} order by {order_by}").to_arrow_table())
 
 
 def snapshot(settings: Settings) -> dict[str, pl.DataFrame]:
