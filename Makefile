@@ -43,6 +43,7 @@ lint: setup manifest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd dbt_project && SEGMENTS_WORK_DB=$(CURDIR)/data/work/lint.duckdb ../$(BIN)/sqlfluff lint models
+	$(BIN)/dagster definitions validate -w workspace.yaml
 
 test: lint
 	$(BIN)/pytest
