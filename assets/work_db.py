@@ -24,8 +24,47 @@ DAILY_ACTIVITY = """
 """
 
 
+CUSTOMER_PROFILES = """
+    select customer_key, first_loaded_date, birth_month, birth_day
+    from dim_customers
+    where first_loaded_date <= ?
+"""
+# All completed orders known by the last day: lifetime features (first/previous/last order) need them.
+ORDER_HISTORY = """
+    select customer_key, order_date, loaded_date, product_category,
+        net_amount_eur::double as net_amount_eur,
+        gross_amount_eur::double as gross_amount_eur,
+        discount_amount_eur::double as discount_amount_eur
+    from fct_orders
+    where is_completed and loaded_date <= ?
+"""
+ACTIVITY_WINDOW = """
+    select customer_key, activity_date, orders_placed, sessions, session_seconds, page_views, product_views,
+        add_to_cart_events, checkout_started_events, emails_sent, email_opens, email_clicks, app_opens,
+        social_interactions
+    from customer_daily_activity
+    where activity_date between ? and ?
+"""
+# A session with a cart step, and when (if ever) an order following it within the horizon was delivered.
+CART_SESSIONS = """
+    select s.customer_key, s.session_date, s.session_end, s.loaded_date,
+        min(o.loaded_date) as converted_loaded_date
+    from fct_sessions as s
+    left join fct_orders as o
+        on o.customer_key = s.customer_key
+        and o.is_completed
+        and o.order_ts >= s.session_start
+        and o.order_ts < s.session_end + to_hours(?::integer)
+    where (s.add_to_cart_events > 0 or s.checkout_started_events > 0)
+        and s.session_date between ? and ?
+    group by all
+"""
+
+
 def _query(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pl.LazyFrame:
-    return pl.from_arrow(conn.sql(sql, params=params).to_arrow_table()).lazy()
+    frame = pl.from_arrow(conn.sql(sql, params=params).to_arrow_table()).lazy()
+    # DuckDB labels UTC as "Etc/UTC"; polars compares time zones by name, so normalise once here.
+    return frame.with_columns(pl.col(pl.Datetime("us", "Etc/UTC")).dt.convert_time_zone("UTC"))
 
 
 def completed_orders(
@@ -41,3 +80,21 @@ def known_customers(conn: duckdb.DuckDBPyConnection, last_known: date) -> pl.Laz
 
 def daily_activity(conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date) -> pl.LazyFrame:
     return _query(conn, DAILY_ACTIVITY, [first_day, last_day])
+
+
+def customer_profiles(conn: duckdb.DuckDBPyConnection, last_known: date) -> pl.LazyFrame:
+    return _query(conn, CUSTOMER_PROFILES, [last_known])
+
+
+def order_history(conn: duckdb.DuckDBPyConnection, last_known: date) -> pl.LazyFrame:
+    return _query(conn, ORDER_HISTORY, [last_known])
+
+
+def activity_window(conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date) -> pl.LazyFrame:
+    return _query(conn, ACTIVITY_WINDOW, [first_day, last_day])
+
+
+def cart_sessions(
+    conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date, horizon_hours: int
+) -> pl.LazyFrame:
+    return _query(conn, CART_SESSIONS, [horizon_hours, first_day, last_day])

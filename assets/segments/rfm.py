@@ -90,3 +90,31 @@ def rfm_segments(
         .select(RFM_COLUMNS)
         .sort("customer_key")
     )
+
+
+def rfm_family(features: pl.LazyFrame, cfg: RfmSettings) -> pl.LazyFrame:
+    """The RFM family in the common family shape, from the per-day features frame.
+
+    Scores are ranked within each as_of_date, so one frame may hold many days.
+    """
+    bought = pl.col("frequency") > 0
+    buyers = bought.sum().over("as_of_date")
+
+    def score(goodness: pl.Expr) -> pl.Expr:
+        rank = pl.when(bought).then(goodness).otherwise(None).rank(method="min").over("as_of_date")
+        return (((rank - 1) * SCORE_BINS) // buyers + 1).cast(pl.Int8)
+
+    recency_days = pl.when(bought).then(pl.col("days_since_last_order"))
+    return (
+        features.with_columns(recency_days.alias("_recency"))
+        .select(
+            "customer_key",
+            "as_of_date",
+            pl.lit("rfm").alias("family"),
+            pl.col("_recency").cast(pl.Float64).alias("score"),
+            score(-pl.col("_recency")).alias("recency_score"),
+            score(pl.col("frequency")).alias("frequency_score"),
+            score(pl.col("monetary_eur")).alias("monetary_score"),
+        )
+        .with_columns(segment_expr(cfg).alias("segment"))
+    )

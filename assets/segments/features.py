@@ -1,0 +1,181 @@
+"""Per customer and day, the behaviour every segment family is cut on, point in time.
+
+For day D only rows delivered by the end of D count (`loaded_date <= D`). Purchase features use
+the trailing `purchase_days` window (the RFM window), engagement features the trailing
+`engagement_days` window; lifetime features (first/last/previous order, orders ever) use all
+orders known by D. Every count is 0, never null, when there was nothing to count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import polars as pl
+
+ENGAGEMENT_COUNTS = (
+    "sessions", "session_seconds", "page_views", "product_views", "add_to_cart_events",
+    "checkout_started_events", "emails_sent", "email_opens", "email_clicks", "app_opens",
+    "social_interactions",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FeatureWindows:
+    purchase_days: int
+    engagement_days: int
+    holiday_start: tuple[int, int]  # (month, day), inclusive
+    holiday_end: tuple[int, int]  # (month, day), inclusive; may wrap past the new year
+    birthday_window_days: int
+    cart_horizon_hours: int
+
+
+def _month_day(day: pl.Expr) -> pl.Expr:
+    return day.dt.month().cast(pl.Int32) * 100 + day.dt.day().cast(pl.Int32)
+
+
+def in_holiday_season(day: pl.Expr, windows: FeatureWindows) -> pl.Expr:
+    start = windows.holiday_start[0] * 100 + windows.holiday_start[1]
+    end = windows.holiday_end[0] * 100 + windows.holiday_end[1]
+    md = _month_day(day)
+    return md.is_between(start, end) if start <= end else (md >= start) | (md <= end)
+
+
+def days_from_birthday(day: pl.Expr) -> pl.Expr:
+    """Signed distance in days from the nearest birthday, wrapping over the new year (Feb 29 → 28)."""
+    birth_day = (
+        pl.when((pl.col("birth_month") == 2) & (pl.col("birth_day") == 29))
+        .then(28)
+        .otherwise(pl.col("birth_day"))
+    )
+    birthday = pl.date(day.dt.year(), pl.col("birth_month"), birth_day)
+    offset = (day - birthday).dt.total_days()
+    return pl.when(offset > 182).then(offset - 365).when(offset < -182).then(offset + 365).otherwise(offset)
+
+
+def season(day: pl.Expr) -> pl.Expr:
+    """Meteorological season 0..3 (winter = Dec–Feb)."""
+    return (day.dt.month().cast(pl.Int8) % 12) // 3
+
+
+def _lifetime(orders: pl.LazyFrame) -> pl.LazyFrame:
+    dates = pl.col("order_date").sort(descending=True)
+    return orders.group_by("customer_key").agg(
+        pl.len().cast(pl.Int32).alias("orders_ever"),
+        pl.col("order_date").min().alias("first_order_date"),
+        dates.first().alias("last_order_date"),
+        dates.slice(1, 1).first().alias("previous_order_date"),
+    )
+
+
+def _purchase_window(orders: pl.LazyFrame, windows: FeatureWindows) -> pl.LazyFrame:
+    per_category = orders.group_by("customer_key", "product_category").agg(pl.len().alias("n"))
+    top_category = (
+        per_category.sort("customer_key", pl.col("n"), "product_category", descending=[False, True, False])
+        .group_by("customer_key", maintain_order=True)
+        .agg(pl.col("product_category").first().alias("top_category"), pl.col("n").first().alias("_top"))
+    )
+    per_season = orders.group_by("customer_key", season(pl.col("order_date")).alias("s")).agg(
+        pl.len().alias("n")
+    )
+    seasons = per_season.group_by("customer_key").agg(
+        pl.col("n").max().alias("_season_top"), pl.len().cast(pl.Int8).alias("seasons_with_orders")
+    )
+    near_birthday = days_from_birthday(pl.col("order_date")).abs() <= windows.birthday_window_days
+    totals = orders.group_by("customer_key").agg(
+        pl.len().cast(pl.Int32).alias("frequency"),
+        pl.col("net_amount_eur").sum().round(2).alias("monetary_eur"),
+        pl.col("gross_amount_eur").sum().round(2).alias("gross_eur"),
+        pl.col("discount_amount_eur").sum().round(2).alias("discount_eur"),
+        (pl.col("discount_amount_eur") > 0).sum().cast(pl.Int32).alias("orders_with_discount"),
+        in_holiday_season(pl.col("order_date"), windows).sum().cast(pl.Int32).alias("holiday_orders"),
+        near_birthday.fill_null(False).sum().cast(pl.Int32).alias("birthday_window_orders"),
+    )
+    return (
+        totals.join(top_category, on="customer_key", how="left")
+        .join(seasons, on="customer_key", how="left")
+        .with_columns(
+            (pl.col("_top") / pl.col("frequency")).alias("top_category_share"),
+            (pl.col("_season_top") / pl.col("frequency")).alias("season_top_share"),
+        )
+        .drop("_top", "_season_top")
+    )
+
+
+def _engagement_window(activity: pl.LazyFrame) -> pl.LazyFrame:
+    active = (
+        (pl.col("sessions") > 0)
+        | (pl.col("orders_placed") > 0)
+        | (pl.col("email_opens") > 0)
+        | (pl.col("email_clicks") > 0)
+        | (pl.col("social_interactions") > 0)
+    )
+    return activity.group_by("customer_key").agg(
+        *[pl.col(c).sum().cast(pl.Int64 if c == "session_seconds" else pl.Int32) for c in ENGAGEMENT_COUNTS],
+        active.sum().cast(pl.Int32).alias("active_days"),
+    )
+
+
+def _carts(cart_sessions: pl.LazyFrame, as_of: date, windows: FeatureWindows) -> pl.LazyFrame:
+    """Cart sessions whose horizon ended by the end of `as_of`; abandoned unless an order known by
+    `as_of` followed within the horizon (`converted_loaded_date` is when that order was delivered)."""
+    end_of_day = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
+    horizon = timedelta(hours=windows.cart_horizon_hours)
+    window_start = as_of - timedelta(days=windows.engagement_days)
+    judged = cart_sessions.filter(
+        pl.col("loaded_date") <= as_of,
+        pl.col("session_date") > window_start,
+        pl.col("session_end") + horizon <= end_of_day,
+    )
+    abandoned = pl.col("converted_loaded_date").is_null() | (pl.col("converted_loaded_date") > as_of)
+    return judged.group_by("customer_key").agg(
+        pl.len().cast(pl.Int32).alias("cart_sessions"),
+        abandoned.sum().cast(pl.Int32).alias("abandoned_cart_sessions"),
+    )
+
+
+def features_as_of(
+    customers: pl.LazyFrame,
+    orders: pl.LazyFrame,
+    activity: pl.LazyFrame,
+    cart_sessions: pl.LazyFrame,
+    as_of: date,
+    windows: FeatureWindows,
+) -> pl.LazyFrame:
+    """One row per customer known by `as_of` (see the module docstring for the columns' windows).
+
+    customers: customer_key, first_loaded_date, birth_month, birth_day.
+    orders: completed orders — customer_key, order_date, loaded_date, net/gross/discount_amount_eur,
+    product_category. activity: `customer_daily_activity` rows. cart_sessions: see `_carts`.
+    """
+    known = customers.filter(pl.col("first_loaded_date") <= as_of).select(
+        "customer_key", "birth_month", "birth_day"
+    )
+    known_orders = orders.filter(pl.col("loaded_date") <= as_of, pl.col("order_date") <= as_of)
+    purchase_start = as_of - timedelta(days=windows.purchase_days)
+    in_window = known_orders.filter(pl.col("order_date") > purchase_start).join(
+        known.select("customer_key", "birth_month", "birth_day"), on="customer_key"
+    )
+    engagement_start = as_of - timedelta(days=windows.engagement_days)
+    recent_activity = activity.filter(
+        pl.col("activity_date").is_between(engagement_start, as_of, closed="right")
+    )
+    zero_if_missing = [
+        *ENGAGEMENT_COUNTS, "active_days", "cart_sessions", "abandoned_cart_sessions", "frequency",
+        "orders_with_discount", "holiday_orders", "birthday_window_orders", "orders_ever",
+    ]  # fmt: skip
+    return (
+        known.join(_lifetime(known_orders), on="customer_key", how="left")
+        .join(_purchase_window(in_window, windows), on="customer_key", how="left")
+        .join(_engagement_window(recent_activity), on="customer_key", how="left")
+        .join(_carts(cart_sessions, as_of, windows), on="customer_key", how="left")
+        .with_columns(
+            pl.lit(as_of).alias("as_of_date"),
+            pl.col(zero_if_missing).fill_null(0),
+            pl.col("monetary_eur", "gross_eur", "discount_eur").fill_null(0.0),
+            (pl.lit(as_of) - pl.col("last_order_date"))
+            .dt.total_days()
+            .cast(pl.Int32)
+            .alias("days_since_last_order"),
+        )
+    )

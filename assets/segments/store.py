@@ -1,0 +1,70 @@
+"""`segment_history` in the working DuckDB: read the stays a range can touch, write them back.
+
+The read and the write of one range happen in one transaction, together with the record of which
+days have been processed, so a crash leaves either the old history or the new one.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from assets.segments.history import STAY_COLUMNS
+
+HISTORY_TABLE = "segment_history"
+PROCESSED_TABLE = "segment_days_processed"
+
+_DDL = f"""
+create table if not exists {HISTORY_TABLE} (
+    customer_key varchar not null,
+    family varchar not null,
+    segment varchar not null,
+    score double,
+    recency_score tinyint,
+    frequency_score tinyint,
+    monetary_score tinyint,
+    valid_from date not null,
+    valid_to date,
+    previous_segment varchar
+);
+create table if not exists {PROCESSED_TABLE} (as_of_date date primary key);
+"""
+
+
+def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(_DDL)
+
+
+def processed_through(conn: duckdb.DuckDBPyConnection) -> date | None:
+    return conn.execute(f"select max(as_of_date) from {PROCESSED_TABLE}").fetchone()[0]
+
+
+def stays_touching(conn: duckdb.DuckDBPyConnection, first: date) -> pl.DataFrame:
+    return pl.from_arrow(
+        conn.sql(
+            f"select {', '.join(STAY_COLUMNS)} from {HISTORY_TABLE} where valid_to is null or valid_to >= ?",
+            params=[first],
+        ).to_arrow_table()
+    )
+
+
+def replace_stays(conn: duckdb.DuckDBPyConnection, first: date, last: date, rebuilt: pl.DataFrame) -> None:
+    """Swap the touched stays for their rebuilt version and mark [first, last] processed."""
+    conn.register("rebuilt_stays", rebuilt.select(STAY_COLUMNS).to_arrow())
+    try:
+        conn.execute("begin transaction")
+        conn.execute(f"delete from {HISTORY_TABLE} where valid_to is null or valid_to >= ?", [first])
+        conn.execute(f"insert into {HISTORY_TABLE} select * from rebuilt_stays")
+        conn.execute(
+            f"""insert or ignore into {PROCESSED_TABLE}
+            select unnest(generate_series(?::date, ?::date, interval 1 day))::date""",
+            [first, last],
+        )
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    finally:
+        conn.unregister("rebuilt_stays")
