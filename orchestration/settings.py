@@ -55,6 +55,7 @@ class TransformSettings(Section):
 
 class RfmSegmentRule(Section):
     name: str
+    action: str = Field(min_length=1, description="What marketing should do with this segment.")
     recency: tuple[int, int]
     frequency: tuple[int, int]
 
@@ -77,6 +78,7 @@ class RfmSettings(Section):
     window_days: int = Field(gt=0)
     churn_after_days: int = Field(gt=0)
     no_purchase_segment: str
+    no_purchase_action: str = Field(min_length=1)
     segments: list[RfmSegmentRule]
 
     @model_validator(mode="after")

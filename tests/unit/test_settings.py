@@ -41,13 +41,13 @@ def test_production_requires_a_real_key(monkeypatch: pytest.MonkeyPatch) -> None
     ("replace", "message"),
     [
         (
-            ('name = "Lost"\nrecency = [1, 1]', 'name = "Lost"\nrecency = [1, 2]'),
+            ("recency = [1, 1]\nfrequency = [1, 2]", "recency = [1, 2]\nfrequency = [1, 2]"),
             "recency=2, frequency=1 is covered by",
         ),
         (
             (
-                'name = "Lost"\nrecency = [1, 1]\nfrequency = [1, 2]',
-                'name = "Lost"\nrecency = [1, 1]\nfrequency = [1, 1]',
+                "recency = [1, 1]\nfrequency = [1, 2]",
+                "recency = [1, 1]\nfrequency = [1, 1]",
             ),
             "recency=1, frequency=2 is not covered",
         ),

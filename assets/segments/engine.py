@@ -1,0 +1,87 @@
+"""All segment families for a range of days: features → one membership row per customer, family, day.
+
+Families are functions `features → (customer_key, as_of_date, family, segment, scores…)`; this
+module lists them with their config and brings their outputs to one shape. Days are processed in
+chunks so memory stays bounded however long the backfill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+
+from assets.segments.features import FeatureWindows, features_as_of
+from assets.segments.rfm import rfm_family
+from orchestration.settings import Settings
+
+MEMBERSHIP_COLUMNS = (
+    "customer_key", "family", "as_of_date", "segment", "score", "recency_score", "frequency_score",
+    "monetary_score",
+)  # fmt: skip
+FamilyFunction = Callable[[pl.LazyFrame], pl.LazyFrame]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything read from the marts for one run, already limited to what the range needs."""
+
+    customers: pl.LazyFrame
+    orders: pl.LazyFrame
+    activity: pl.LazyFrame
+    cart_sessions: pl.LazyFrame
+
+
+def family_functions(settings: Settings) -> list[tuple[str, FamilyFunction]]:
+    return [("rfm", lambda features: rfm_family(features, settings.rfm))]
+
+
+def feature_windows(settings: Settings) -> FeatureWindows:
+    return FeatureWindows(
+        purchase_days=settings.rfm.window_days,
+        engagement_days=28,
+        holiday_start=(11, 15),
+        holiday_end=(12, 31),
+        birthday_window_days=7,
+        cart_horizon_hours=24,
+    )
+
+
+def _conform(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Every family's output in the stored shape; scores a family does not have are null."""
+    schema = frame.collect_schema()
+    typed = {
+        "score": pl.Float64,
+        "recency_score": pl.Int8,
+        "frequency_score": pl.Int8,
+        "monetary_score": pl.Int8,
+    }
+    return frame.with_columns(
+        pl.col(name).cast(dtype) if name in schema else pl.lit(None, dtype).alias(name)
+        for name, dtype in typed.items()
+    ).select(MEMBERSHIP_COLUMNS)
+
+
+def memberships(inputs: Inputs, days: list[date], settings: Settings) -> pl.LazyFrame:
+    """Daily membership of every known customer in every family, for `days`."""
+    windows = feature_windows(settings)
+    features = pl.concat(
+        [
+            features_as_of(
+                inputs.customers, inputs.orders, inputs.activity, inputs.cart_sessions, day, windows
+            )
+            for day in days
+        ]
+    )
+    return pl.concat([_conform(function(features)) for _, function in family_functions(settings)])
+
+
+def chunks(days: list[date], size: int) -> Iterator[list[date]]:
+    for start in range(0, len(days), size):
+        yield days[start : start + size]
+
+
+def day_range(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
