@@ -61,6 +61,31 @@ CART_SESSIONS = """
 """
 
 
+# Each customer's RFM and lifecycle segment on every day of a range, expanded from the stays.
+SEGMENTS_BY_DAY = """
+    with days as (
+        select unnest(generate_series(?::date, ?::date, interval 1 day))::date as as_of_date
+    )
+    select days.as_of_date, rfm.customer_key, rfm.segment, lifecycle.segment as lifecycle
+    from days
+    join segment_history as rfm
+        on rfm.family = 'rfm'
+        and rfm.valid_from <= days.as_of_date
+        and (rfm.valid_to is null or rfm.valid_to > days.as_of_date)
+    left join segment_history as lifecycle
+        on lifecycle.family = 'lifecycle'
+        and lifecycle.customer_key = rfm.customer_key
+        and lifecycle.valid_from <= days.as_of_date
+        and (lifecycle.valid_to is null or lifecycle.valid_to > days.as_of_date)
+"""
+
+
+def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> object:
+    """First value of a query. fetchall() drains the result: DuckDB 2 refuses new work on a
+    connection while a result is only partly fetched."""
+    return conn.execute(sql, params or []).fetchall()[0][0]
+
+
 def _query(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pl.LazyFrame:
     frame = pl.from_arrow(conn.sql(sql, params=params).to_arrow_table()).lazy()
     # DuckDB labels UTC as "Etc/UTC"; polars compares time zones by name, so normalise once here.
@@ -98,3 +123,7 @@ def cart_sessions(
     conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date, horizon_hours: int
 ) -> pl.LazyFrame:
     return _query(conn, CART_SESSIONS, [horizon_hours, first_day, last_day])
+
+
+def segments_by_day(conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date) -> pl.LazyFrame:
+    return _query(conn, SEGMENTS_BY_DAY, [first_day, last_day])

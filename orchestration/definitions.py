@@ -7,7 +7,7 @@ import dagster as dg
 from assets.extract.assets import extract_assets
 from assets.kpis.assets import segment_kpis, segment_kpis_gx_suite
 from assets.publish.assets import serving_warehouse
-from assets.segments.assets import customer_segments, customer_segments_gx_suite
+from assets.segments.assets import segment_history
 from assets.transform.assets import behaviour_models
 from orchestration.jobs import daily_segmentation_job, daily_segmentation_schedule
 from orchestration.resources import build_resources
@@ -17,8 +17,8 @@ from orchestration.settings import Settings, get_settings
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Definitions bound to one configuration (tests build their own against a temporary data_dir)."""
     return dg.Definitions(
-        assets=[*extract_assets, behaviour_models, customer_segments, segment_kpis, serving_warehouse],
-        asset_checks=[customer_segments_gx_suite, segment_kpis_gx_suite],
+        assets=[*extract_assets, behaviour_models, segment_history, segment_kpis, serving_warehouse],
+        asset_checks=[segment_kpis_gx_suite],
         jobs=[daily_segmentation_job],
         schedules=[daily_segmentation_schedule],
         resources=build_resources(settings),

@@ -15,7 +15,8 @@ import dagster as dg
 import duckdb
 
 from assets.extract.landing import ORDERS
-from assets.publish.tables import PUBLISHED_TABLES, SEGMENT_MEMBERSHIP
+from assets.publish.tables import PUBLISHED_TABLES, SEGMENT_CATALOG
+from assets.work_db import scalar
 from orchestration.settings import get_settings
 
 
@@ -57,13 +58,13 @@ def summary(result: dg.ExecuteInProcessResult) -> str:
     with duckdb.connect(str(settings.serving_db), read_only=True) as conn:
         lines.append(f"published tables in {settings.serving_db}:")
         for table in PUBLISHED_TABLES:
-            rows = conn.execute(f"select count(*) from {table.name}").fetchone()[0]
+            rows = scalar(conn, f"select count(*) from {table.name}")
             lines.append(f"  {table.name:<22} {rows:>10,} rows")
-        lines.append("segment sizes (segment_membership):")
-        for segment, size in conn.execute(
-            f"select segment, count(*) from {SEGMENT_MEMBERSHIP.name} group by 1 order by 2 desc"
+        lines.append("segment sizes today (segment_catalog):")
+        for family, segment, size in conn.execute(
+            f"select family, segment, customers from {SEGMENT_CATALOG.name} order by family, customers desc"
         ).fetchall():
-            lines.append(f"  {segment:<22} {size:>10,}")
+            lines.append(f"  {family:<12} {segment:<28} {size:>10,}")
     return "\n".join(lines)
 
 

@@ -9,11 +9,10 @@ from dagster_duckdb import DuckDBResource
 from assets.gates import gx_check_result
 from assets.kpis.rollups import ALL_SEGMENTS
 from assets.kpis.rollups import segment_kpis as compute_segment_kpis
-from assets.partition_store import replace_partition
-from assets.segments.assets import DATASET as SEGMENTS_DATASET
-from assets.segments.assets import customer_segments, read_days
+from assets.partition_store import partition_path, replace_partition
+from assets.segments.assets import segment_history
 from assets.transform.assets import WORK_DB_POOL
-from assets.work_db import daily_activity
+from assets.work_db import daily_activity, segments_by_day
 from orchestration.partitions import daily_partitions, partition_days
 from orchestration.settings import get_settings
 
@@ -28,7 +27,7 @@ RECONCILIATION_TOLERANCE_EUR = 0.01
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WORK_DB_POOL,
     kinds={"polars", "parquet"},
-    deps=[customer_segments, "customer_daily_activity"],
+    deps=[segment_history, "customer_daily_activity"],
 )
 def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> dg.MaterializeResult:
     """Per day and segment: customers, visitors, buyers, orders, revenue, conversion and churn rates."""
@@ -36,8 +35,8 @@ def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> 
     days = partition_days(context)
     with work_db.get_connection() as conn:
         activity = daily_activity(conn, days[0], days[-1]).collect()
-    segments = read_days(context, SEGMENTS_DATASET)
-    kpis = compute_segment_kpis(segments, activity.lazy(), settings.rfm.churn_after_days).collect()
+        members = segments_by_day(conn, days[0], days[-1]).collect()
+    kpis = compute_segment_kpis(members.lazy(), activity.lazy()).collect()
     for (day,), frame in kpis.group_by("as_of_date"):
         replace_partition(frame, settings.gold_dir, DATASET, day)
     totals = kpis.filter(pl.col("segment") == ALL_SEGMENTS)
@@ -61,7 +60,7 @@ def segment_kpis_gx_suite(
     `customer_daily_activity.net_revenue_eur` must agree; likewise for orders.
     """
     days = partition_days(context)
-    kpis = read_days(context, DATASET).collect()
+    kpis = pl.read_parquet([partition_path(get_settings().gold_dir, DATASET, day) for day in days])
     with work_db.get_connection() as conn:
         marts = (
             daily_activity(conn, days[0], days[-1])

@@ -10,6 +10,9 @@ from __future__ import annotations
 import polars as pl
 
 ALL_SEGMENTS = "All customers"
+# Lifecycle segments the KPIs rely on (assets/segments/families/lifecycle.py emits them).
+PROSPECT = "prospect"
+CHURNED = "churned"
 KPI_COLUMNS = (
     "as_of_date", "segment", "customers", "visitors", "buyers", "visitors_who_bought",
     "orders", "revenue_eur", "conversion_rate", "customers_with_purchase", "churned_customers",
@@ -31,15 +34,16 @@ def _rollup(members: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
         (visited & bought).sum().cast(pl.Int64).alias("visitors_who_bought"),
         pl.col("orders_completed").sum().cast(pl.Int64).alias("orders"),
         pl.col("net_revenue_eur").sum().cast(pl.Float64).alias("revenue_eur"),
-        pl.col("recency_days").is_not_null().sum().cast(pl.Int64).alias("customers_with_purchase"),
+        (pl.col("lifecycle") != PROSPECT).sum().cast(pl.Int64).alias("customers_with_purchase"),
         pl.col("is_churned").sum().cast(pl.Int64).alias("churned_customers"),
     )
 
 
-def segment_kpis(segments: pl.LazyFrame, activity: pl.LazyFrame, churn_after_days: int) -> pl.LazyFrame:
+def segment_kpis(segments: pl.LazyFrame, activity: pl.LazyFrame) -> pl.LazyFrame:
     """KPIs per (as_of_date, segment) plus the all-customer total per day.
 
-    `segments`: as_of_date, customer_key, segment, recency_days (the RFM output).
+    `segments`: as_of_date, customer_key, segment (RFM) and lifecycle (the lifecycle segment that
+    day): churn is the lifecycle family's "churned", buyers-ever are everyone but its "prospect".
     `activity`: customer_key, activity_date, sessions, orders_completed, net_revenue_eur
     (the dbt mart `customer_daily_activity`); a customer without a row was inactive that day.
     """
@@ -51,12 +55,12 @@ def segment_kpis(segments: pl.LazyFrame, activity: pl.LazyFrame, churn_after_day
         "net_revenue_eur",
     )
     members = (
-        segments.select("as_of_date", "customer_key", "segment", "recency_days")
+        segments.select("as_of_date", "customer_key", "segment", "lifecycle")
         .join(day_activity, on=["as_of_date", "customer_key"], how="left")
         .with_columns(
             pl.col("sessions", "orders_completed").fill_null(0),
             pl.col("net_revenue_eur").fill_null(0.0),
-            (pl.col("recency_days") > churn_after_days).fill_null(False).alias("is_churned"),
+            (pl.col("lifecycle") == CHURNED).alias("is_churned"),
         )
     )
     per_segment = _rollup(members, ["as_of_date", "segment"])

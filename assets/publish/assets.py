@@ -7,8 +7,8 @@ from assets.kpis.assets import DATASET as KPIS_DATASET
 from assets.kpis.assets import segment_kpis
 from assets.partition_store import partition_path
 from assets.publish.serving import PublishRequest, publish
-from assets.segments.assets import DATASET as SEGMENTS_DATASET
-from assets.segments.assets import customer_segments
+from assets.segments.assets import segment_history
+from assets.segments.engine import segment_catalog
 from assets.transform.assets import WORK_DB_POOL
 from orchestration.partitions import daily_partitions, partition_days
 from orchestration.settings import get_settings
@@ -20,10 +20,10 @@ from orchestration.settings import get_settings
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WORK_DB_POOL,
     kinds={"duckdb"},
-    deps=[customer_segments, segment_kpis, "dim_customers"],
+    deps=[segment_history, segment_kpis, "dim_customers"],
 )
 def serving_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    """segment_membership, segment_kpis_daily, customers and publish_log in the DuckDB serving file."""
+    """Segment history, membership, migration, catalog, audiences, KPIs, customers in the serving file."""
     settings = get_settings()
     days = partition_days(context)
     request = PublishRequest(
@@ -32,7 +32,7 @@ def serving_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult
         run_id=context.run.run_id,
         days=days,
         kpi_files=[partition_path(settings.gold_dir, KPIS_DATASET, day) for day in days],
-        latest_segment_file=partition_path(settings.gold_dir, SEGMENTS_DATASET, days[-1]),
+        catalog=segment_catalog(settings),
     )
     counts = publish(request)
     context.log.info(f"published {settings.serving_db}: {counts}")

@@ -5,30 +5,40 @@ a writer. The new file is built under a temporary name, CHECKPOINTed and closed,
 `os.replace`d over the old one: a reader that has the old file open keeps reading the old inode,
 a reader that opens afterwards sees the new one, and nobody ever sees a half-built table.
 
-Publishing is incremental: the new file starts from what was published before and replaces only
-the days of this run. Data that failed a gate in some earlier run is therefore never swept in by
-a later run, and the previous publish stays as it was whenever this one does not complete.
+Segment tables are copied whole from the working database, where the segment stage keeps one
+canonical, already gated history. KPI days are published incrementally: the new file starts from
+what was published before and replaces only this run's (gated) days, so days from a run whose
+gates failed are never swept in by a later run.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from assets.publish.tables import (
+    AUDIENCE_EXPORT,
     CUSTOMERS,
     PUBLISH_LOG,
     PUBLISHED_TABLES,
+    SEGMENT_CATALOG,
+    SEGMENT_HISTORY,
     SEGMENT_KPIS_DAILY,
     SEGMENT_MEMBERSHIP,
+    SEGMENT_MIGRATION,
     PublishedTable,
 )
+from assets.work_db import scalar
+
+AUDIENCES_LINK = "audiences"
 
 
 @dataclass(frozen=True)
@@ -38,7 +48,7 @@ class PublishRequest:
     run_id: str
     days: list[date]
     kpi_files: list[Path]
-    latest_segment_file: Path
+    catalog: pl.DataFrame  # family, segment, recommended_action
 
 
 def _sql_literal(value: str) -> str:
@@ -51,36 +61,157 @@ def _files_literal(paths: list[Path]) -> str:
 
 
 def publish(request: PublishRequest) -> dict[str, int]:
-    """Write and swap in a new serving file; return row counts per table."""
+    """Write and swap in a new serving file (and audience CSVs); return row counts per table."""
     target = request.serving_db
     target.parent.mkdir(parents=True, exist_ok=True)
-    building = target.with_name(f".{target.name}.{uuid.uuid4().hex}.building")
+    publish_id = uuid.uuid4().hex
+    building = target.with_name(f".{target.name}.{publish_id}.building")
     try:
         with duckdb.connect(str(building)) as conn:
             has_previous = target.exists()
             if has_previous:
                 conn.execute(f"attach {_sql_literal(str(target))} as previous (read_only)")
             conn.execute(f"attach {_sql_literal(str(request.work_db))} as work (read_only)")
+            as_of = scalar(conn, "select max(as_of_date) from work.segment_days_processed")
+            _build_segments(conn, as_of)
+            _build_catalog_and_audiences(conn, request.catalog, request, has_previous, as_of)
             _build_kpis(conn, request, has_previous)
-            membership_as_of = _build_snapshots(conn, request, has_previous)
-            counts = {
-                table.name: conn.execute(f"select count(*) from {table.name}").fetchone()[0]
-                for table in PUBLISHED_TABLES
-                if table is not PUBLISH_LOG
-            }
-            _append_publish_log(conn, request, has_previous, membership_as_of, counts)
-            counts[PUBLISH_LOG.name] = conn.execute(f"select count(*) from {PUBLISH_LOG.name}").fetchone()[0]
+            counts = {t.name: _count(conn, t) for t in PUBLISHED_TABLES if t is not PUBLISH_LOG}
+            _append_publish_log(conn, request, publish_id, has_previous, as_of, counts)
+            counts[PUBLISH_LOG.name] = _count(conn, PUBLISH_LOG)
             for table in PUBLISHED_TABLES:
                 _describe(conn, table)
+            conn.execute(
+                f"""create macro segments_as_of(d) as table
+                select * from {SEGMENT_HISTORY.name}
+                where valid_from <= d and (valid_to is null or valid_to > d)"""
+            )
+            audience_frame = pl.from_arrow(conn.sql(f"select * from {AUDIENCE_EXPORT.name}").to_arrow_table())
             conn.execute("detach work")
             if has_previous:
                 conn.execute("detach previous")
             conn.execute("checkpoint")
+        audiences = _write_audience_files(audience_frame, target.parent, publish_id)
         os.replace(building, target)
+        _point_link_at(target.parent / AUDIENCES_LINK, audiences)
     finally:
         building.unlink(missing_ok=True)
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
     return counts
+
+
+def _count(conn: duckdb.DuckDBPyConnection, table: PublishedTable) -> int:
+    return scalar(conn, f"select count(*) from {table.name}")
+
+
+def _covers(alias: str, day: str) -> str:
+    return f"{alias}.valid_from <= {day} and ({alias}.valid_to is null or {alias}.valid_to > {day})"
+
+
+def _build_segments(conn: duckdb.DuckDBPyConnection, as_of: date) -> None:
+    conn.execute(
+        f"""create table {SEGMENT_HISTORY.name} as
+        select * from work.segment_history order by customer_key, family, valid_from"""
+    )
+    conn.execute(
+        f"""create table {SEGMENT_MEMBERSHIP.name} as
+        select ?::date as as_of_date, customer_key, family, segment, score, recency_score, frequency_score,
+            monetary_score, valid_from as member_since, previous_segment
+        from {SEGMENT_HISTORY.name} where valid_to is null order by customer_key, family""",
+        [as_of],
+    )
+    conn.execute(
+        f"""create table {SEGMENT_MIGRATION.name} as
+        with days as (select as_of_date from work.segment_days_processed),
+        entries as (
+            select family, valid_from as as_of_date, coalesce(previous_segment, '(new)') as from_segment,
+                segment as to_segment, count(*) as customers
+            from {SEGMENT_HISTORY.name}
+            where valid_from in (select as_of_date from days)
+            group by all
+        ),
+        stayed as (
+            select h.family, d.as_of_date, h.segment as from_segment, h.segment as to_segment,
+                count(*) as customers
+            from {SEGMENT_HISTORY.name} as h
+            join days as d
+                on h.valid_from < d.as_of_date and (h.valid_to is null or h.valid_to > d.as_of_date)
+            group by all
+        ),
+        month_ends as (
+            select as_of_date, lag(as_of_date) over (order by as_of_date) as previous_end
+            from days where as_of_date = last_day(as_of_date)
+        ),
+        at_end as (
+            select m.as_of_date, m.previous_end, h.customer_key, h.family, h.segment
+            from month_ends as m join {SEGMENT_HISTORY.name} as h on {_covers("h", "m.as_of_date")}
+            where m.previous_end is not null
+        ),
+        at_previous_end as (
+            select m.as_of_date, h.customer_key, h.family, h.segment
+            from month_ends as m join {SEGMENT_HISTORY.name} as h on {_covers("h", "m.previous_end")}
+            where m.previous_end is not null
+        ),
+        monthly as (
+            select now.family, now.as_of_date, coalesce(was.segment, '(new)') as from_segment,
+                now.segment as to_segment, count(*) as customers
+            from at_end as now
+            left join at_previous_end as was using (as_of_date, customer_key, family)
+            group by all
+        )
+        select 'day' as period, family, as_of_date, from_segment, to_segment, customers::bigint as customers
+        from (select * from entries union all select * from stayed)
+        union all
+        select 'month', family, as_of_date, from_segment, to_segment, customers::bigint from monthly
+        order by period, family, as_of_date, from_segment, to_segment"""
+    )
+
+
+def _build_catalog_and_audiences(
+    conn: duckdb.DuckDBPyConnection,
+    catalog: pl.DataFrame,
+    request: PublishRequest,
+    has_previous: bool,
+    as_of: date,
+) -> None:
+    _build_customers(conn, request, has_previous, as_of)
+    conn.register("configured_segments", catalog.to_arrow())
+    conn.execute(
+        f"""create table {AUDIENCE_EXPORT.name} as
+        select m.family, m.segment, m.customer_key
+        from {SEGMENT_MEMBERSHIP.name} as m
+        join {CUSTOMERS.name} as c using (customer_key)
+        where c.marketing_consent
+        order by m.family, m.segment, m.customer_key"""
+    )
+    conn.execute(
+        f"""create table {SEGMENT_CATALOG.name} as
+        select s.family, s.segment, coalesce(sizes.customers, 0)::bigint as customers,
+            coalesce(audience.customers, 0)::bigint as consenting_customers, s.recommended_action
+        from configured_segments as s
+        left join (select family, segment, count(*) as customers from {SEGMENT_MEMBERSHIP.name} group by all)
+            as sizes using (family, segment)
+        left join (select family, segment, count(*) as customers from {AUDIENCE_EXPORT.name} group by all)
+            as audience using (family, segment)
+        order by s.family, s.segment"""
+    )
+    conn.unregister("configured_segments")
+
+
+def _build_customers(
+    conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool, as_of: date
+) -> None:
+    """dim_customers describes the run's last day: a backfill of older days keeps the newer table."""
+    if has_previous:
+        previous_as_of = scalar(conn, f"select max(membership_as_of) from previous.{PUBLISH_LOG.name}")
+        if previous_as_of is not None and previous_as_of > request.days[-1]:
+            conn.execute(f"create table {CUSTOMERS.name} as select * from previous.{CUSTOMERS.name}")
+            return
+    conn.execute(
+        f"""create table {CUSTOMERS.name} as
+        select customer_key, signup_date, country, marketing_consent, first_loaded_date
+        from work.dim_customers order by customer_key"""
+    )
 
 
 def _build_kpis(conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool) -> None:
@@ -98,35 +229,12 @@ def _build_kpis(conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_pr
     )
 
 
-def _build_snapshots(conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool) -> date:
-    """Current-state tables follow the newest processed day: a backfill of old days keeps them."""
-    run_as_of = request.days[-1]
-    if has_previous:
-        previous_as_of = conn.execute(
-            f"select max(membership_as_of) from previous.{PUBLISH_LOG.name}"
-        ).fetchone()[0]
-        if previous_as_of is not None and previous_as_of > run_as_of:
-            for table in (SEGMENT_MEMBERSHIP, CUSTOMERS):
-                conn.execute(f"create table {table.name} as select * from previous.{table.name}")
-            return previous_as_of
-    conn.execute(
-        f"""create table {SEGMENT_MEMBERSHIP.name} as
-        select * from read_parquet({_files_literal([request.latest_segment_file])}, hive_partitioning = false)
-        order by customer_key"""
-    )
-    conn.execute(
-        f"""create table {CUSTOMERS.name} as
-        select customer_key, signup_date, country, marketing_consent, first_loaded_date
-        from work.dim_customers order by customer_key"""
-    )
-    return run_as_of
-
-
 def _append_publish_log(
     conn: duckdb.DuckDBPyConnection,
     request: PublishRequest,
+    publish_id: str,
     has_previous: bool,
-    membership_as_of: date,
+    as_of: date,
     counts: dict[str, int],
 ) -> None:
     conn.execute(
@@ -139,12 +247,12 @@ def _append_publish_log(
     conn.execute(
         f"insert into {PUBLISH_LOG.name} values (?, ?, ?, ?, ?, ?, ?)",
         [
-            uuid.uuid4().hex,
+            publish_id,
             datetime.now(UTC),
             request.run_id,
             request.days[0],
             request.days[-1],
-            membership_as_of,
+            as_of,
             json.dumps(counts, sort_keys=True),
         ],
     )
@@ -154,3 +262,25 @@ def _describe(conn: duckdb.DuckDBPyConnection, table: PublishedTable) -> None:
     conn.execute(f"comment on table {table.name} is {_sql_literal(table.description)}")
     for column, description in table.columns.items():
         conn.execute(f"comment on column {table.name}.{column} is {_sql_literal(description)}")
+
+
+def _write_audience_files(audience: pl.DataFrame, serving_dir: Path, publish_id: str) -> Path:
+    """One CSV of customer keys per family and segment, in a fresh folder for this publish."""
+    folder = serving_dir / f"{AUDIENCES_LINK}-{publish_id}"
+    for (family, segment), members in audience.group_by("family", "segment"):
+        path = folder / family / f"{segment.replace('/', '_')}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        members.select("customer_key").sort("customer_key").write_csv(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _point_link_at(link: Path, folder: Path) -> None:
+    """Swap the `audiences` symlink to the new folder atomically, then drop the folders it replaced."""
+    staging = link.with_name(f".{link.name}.{folder.name}")
+    staging.unlink(missing_ok=True)
+    staging.symlink_to(folder.name)
+    os.replace(staging, link)
+    for old in link.parent.glob(f"{AUDIENCES_LINK}-*"):
+        if old != folder:
+            shutil.rmtree(old, ignore_errors=True)

@@ -13,21 +13,83 @@ class PublishedTable:
     columns: dict[str, str]
 
 
+_SCORES = {
+    "score": "The number the segment was cut on (e.g. recency days for RFM, orders for usage), on the first "
+    "day of the stay; null where a family has none.",
+    "recency_score": "RFM only: 1-5 quantile score among buyers, 5 = most recent; ties share a score.",
+    "frequency_score": "RFM only: 1-5 quantile score of orders in the window, 5 = most frequent.",
+    "monetary_score": "RFM only: 1-5 quantile score of net spend in the window, 5 = highest.",
+}
+
+SEGMENT_HISTORY = PublishedTable(
+    "segment_history",
+    "Point-in-time segment record: one row per customer, family and stay. Membership on day D is "
+    "valid_from <= D < coalesce(valid_to, infinity); use segments_as_of(D).",
+    ("customer_key", "family", "valid_from"),
+    {
+        "customer_key": "Pseudonymous customer id (keyed HMAC of the shop's customer id).",
+        "family": "Segment family (rfm, usage, lifecycle, engagement, loyalty, occasion, affinity, ...).",
+        "segment": "Segment of the customer in this family during the stay.",
+        **_SCORES,
+        "valid_from": "First day of the stay.",
+        "valid_to": "Day after the last day of the stay; null while the stay is current.",
+        "previous_segment": "Segment of the stay before this one; null for the customer's first stay.",
+    },
+)
+
 SEGMENT_MEMBERSHIP = PublishedTable(
     "segment_membership",
-    "Current RFM segment of every known customer, as of the latest published day.",
-    ("customer_key",),
+    "Current segment of every known customer in every family, as of the latest processed day.",
+    ("customer_key", "family"),
     {
-        "as_of_date": "Day the membership is computed for (data delivered up to the end of this day).",
-        "customer_key": "Pseudonymous customer id (keyed HMAC of the shop's customer id).",
-        "last_order_date": "Date of the latest completed order inside the RFM window; null if none.",
-        "recency_days": "Days between last_order_date and as_of_date; null without a purchase in the window.",
-        "frequency": "Completed orders inside the RFM window.",
-        "monetary_eur": "Net revenue (after discount, in EUR) of those orders.",
-        "recency_score": "1-5 quantile score among buyers, 5 = most recent; ties share a score.",
-        "frequency_score": "1-5 quantile score of frequency among buyers, 5 = most frequent.",
-        "monetary_score": "1-5 quantile score of monetary_eur among buyers, 5 = highest spend.",
-        "segment": "Named segment from the (recency_score, frequency_score) grid in config/pipeline.toml.",
+        "as_of_date": "Latest processed day (data delivered up to the end of this day).",
+        "customer_key": "Pseudonymous customer id.",
+        "family": "Segment family.",
+        "segment": "Current segment in the family.",
+        **_SCORES,
+        "member_since": "First day of the current stay in this segment.",
+        "previous_segment": "Segment before the current one; null if none.",
+    },
+)
+
+SEGMENT_MIGRATION = PublishedTable(
+    "segment_migration",
+    "How many customers moved from one segment to another, per family: between consecutive days "
+    "(period 'day') and between consecutive month ends (period 'month'). from_segment '(new)' = "
+    "customers who were not known at the start of the period.",
+    ("period", "family", "as_of_date", "from_segment", "to_segment"),
+    {
+        "period": "'day' (the day before → as_of_date) or 'month' (previous month end → month end).",
+        "family": "Segment family.",
+        "as_of_date": "Last day of the period.",
+        "from_segment": "Segment at the start of the period, or '(new)'.",
+        "to_segment": "Segment at as_of_date.",
+        "customers": "Customers who made this move (from = to: stayed).",
+    },
+)
+
+SEGMENT_CATALOG = PublishedTable(
+    "segment_catalog",
+    "Every segment with its size today and the action marketing should take (editable in config).",
+    ("family", "segment"),
+    {
+        "family": "Segment family.",
+        "segment": "Segment name.",
+        "customers": "Customers in the segment on the latest processed day.",
+        "consenting_customers": "Of those, customers with marketing consent (the audience size).",
+        "recommended_action": "What to do with the segment, from config.",
+    },
+)
+
+AUDIENCE_EXPORT = PublishedTable(
+    "audience_export",
+    "Per segment, the pseudonymous ids of customers who consented to marketing, ready for a CRM or "
+    "ad platform. Also written as CSV files next to the serving file (audiences/<family>/<segment>.csv).",
+    ("family", "segment", "customer_key"),
+    {
+        "family": "Segment family.",
+        "segment": "Segment name.",
+        "customer_key": "Pseudonymous customer id (only customers whose latest marketing_consent is true).",
     },
 )
 
@@ -75,12 +137,15 @@ PUBLISH_LOG = PublishedTable(
         "run_id": "Dagster run that published.",
         "partition_start": "First day of the run's partition range.",
         "partition_end": "Last day of the run's partition range.",
-        "membership_as_of": "as_of_date of segment_membership after this publish.",
+        "membership_as_of": "Latest processed day of the segment tables after this publish.",
         "row_counts": "JSON object: rows per published table after this publish.",
     },
 )
 
-PUBLISHED_TABLES = (SEGMENT_MEMBERSHIP, SEGMENT_KPIS_DAILY, CUSTOMERS, PUBLISH_LOG)
+PUBLISHED_TABLES = (
+    SEGMENT_MEMBERSHIP, SEGMENT_HISTORY, SEGMENT_MIGRATION, SEGMENT_CATALOG, AUDIENCE_EXPORT,
+    SEGMENT_KPIS_DAILY, CUSTOMERS, PUBLISH_LOG,
+)  # fmt: skip
 
 
 def render_markdown() -> str:

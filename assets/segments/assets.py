@@ -1,64 +1,31 @@
-"""`customer_segments`: every known customer's RFM scores and segment as of each day."""
+"""`segment_history`: every customer's stays in every segment family, stored as changes."""
 
-# No `from __future__ import annotations`: Dagster inspects the context annotation at definition time.
 from datetime import date, timedelta
 
 import dagster as dg
-import great_expectations as gx
 import polars as pl
 from dagster_duckdb import DuckDBResource
+from duckdb import DuckDBPyConnection
 
 from assets.gates import gx_check_result
-from assets.partition_store import partition_path, replace_partition
-from assets.segments.rfm import rfm_segments
+from assets.segments import quality
+from assets.segments.engine import Inputs, chunks, feature_windows, memberships, segment_catalog
+from assets.segments.history import rebuild_stays
+from assets.segments.store import ensure_tables, processed_through, replace_stays, stays_touching
 from assets.transform.assets import WORK_DB_POOL
-from assets.work_db import completed_orders, known_customers
+from assets.work_db import activity_window, cart_sessions, customer_profiles, order_history, scalar
 from orchestration.partitions import daily_partitions, partition_days
 from orchestration.settings import get_settings
 
-DATASET = "customer_segments"
+GX_CHECK = "segment_history_gx_suite"
+# A month of days per chunk: bounded memory on long backfills, few round trips on short ones.
+CHUNK_DAYS = 31
 
 
-@dg.asset(
-    group_name="segments",
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=WORK_DB_POOL,
-    kinds={"polars", "parquet"},
-    deps=["fct_orders", "dim_customers"],
-)
-def customer_segments(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> dg.MaterializeResult:
-    """RFM recency/frequency/monetary, 1–5 quantile scores and the named segment, per customer and day."""
-    settings = get_settings()
-    days = partition_days(context)
-    with work_db.get_connection() as conn:
-        orders = completed_orders(
-            conn, days[0] - timedelta(days=settings.rfm.window_days), days[-1]
-        ).collect()
-        customers = known_customers(conn, days[-1]).collect()
-    rows = 0
-    for day in days:
-        frame = rfm_segments(customers.lazy(), orders.lazy(), day, settings.rfm).collect()
-        replace_partition(frame, settings.gold_dir, DATASET, day)
-        rows += frame.height
-    latest_sizes = frame.group_by("segment").len().sort("len", descending=True)
-    context.log.info(
-        f"{DATASET}: {rows} rows over {len(days)} day(s); latest day sizes {latest_sizes.rows()}"
-    )
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": rows,
-            "days": len(days),
-            "latest_day": days[-1].isoformat(),
-            "latest_segment_sizes": dg.MetadataValue.json(dict(latest_sizes.rows())),
-        }
-    )
-
-
-def known_customers_per_day(known: pl.DataFrame, days: list[date]) -> pl.DataFrame:
+def known_customers_per_day(customers: pl.DataFrame, days: list[date]) -> pl.DataFrame:
     """How many customers were known at the end of each day: a running count, not a cross join."""
     running = (
-        known.group_by("first_loaded_date")
+        customers.group_by("first_loaded_date")
         .len()
         .sort("first_loaded_date")
         .select("first_loaded_date", pl.col("len").cum_sum().alias("known_customers"))
@@ -71,68 +38,96 @@ def known_customers_per_day(known: pl.DataFrame, days: list[date]) -> pl.DataFra
     )
 
 
-def read_days(context: dg.AssetCheckExecutionContext, dataset: str) -> pl.LazyFrame:
-    settings = get_settings()
-    paths = [partition_path(settings.gold_dir, dataset, day) for day in partition_days(context)]
-    return pl.scan_parquet(paths, hive_partitioning=False)
+def read_inputs(
+    conn: DuckDBPyConnection, days: list[date], engagement_days: int, horizon_hours: int
+) -> Inputs:
+    first_activity = days[0] - timedelta(days=engagement_days)
+    return Inputs(
+        customers=customer_profiles(conn, days[-1]).collect().lazy(),
+        orders=order_history(conn, days[-1]).collect().lazy(),
+        activity=activity_window(conn, first_activity, days[-1]).collect().lazy(),
+        cart_sessions=cart_sessions(conn, first_activity, days[-1], horizon_hours).collect().lazy(),
+    )
 
 
-@dg.asset_check(asset=customer_segments, blocking=True, partitions_def=daily_partitions)
-def customer_segments_gx_suite(
-    context: dg.AssetCheckExecutionContext, work_db: DuckDBResource
-) -> dg.AssetCheckResult:
-    """GX: one row per known customer and day, valid scores, every segment name from the config."""
+@dg.asset(
+    group_name="segments",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WORK_DB_POOL,
+    kinds={"polars", "duckdb"},
+    deps=["fct_orders", "fct_sessions", "dim_customers", "customer_daily_activity"],
+    check_specs=[
+        dg.AssetCheckSpec(
+            GX_CHECK,
+            asset="segment_history",
+            blocking=True,
+            description="GX: one segment per known customer, family and day; known segment names; "
+            "stays neither overlap nor leave gaps. Checked before the history is rewritten.",
+        )
+    ],
+)
+def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
+    """Stays (valid_from, valid_to) of every customer in every family's segments, point in time."""
     settings = get_settings()
     days = partition_days(context)
-    segments = read_days(context, DATASET)
+    windows = feature_windows(settings)
+    catalog = segment_catalog(settings)
+    rewritten = 0
     with work_db.get_connection() as conn:
-        known = known_customers(conn, days[-1]).collect()
-    expected = known_customers_per_day(known, days)
-    per_day = (
-        segments.group_by("as_of_date")
-        .agg(
-            pl.len().cast(pl.UInt32).alias("rows"),
-            pl.col("customer_key").n_unique().cast(pl.UInt32).alias("distinct_customers"),
-        )
-        .collect()
-        .join(expected, on="as_of_date", how="full", coalesce=True)
-        .with_columns(pl.col("rows", "distinct_customers", "known_customers").fill_null(0))
+        ensure_tables(conn)
+        inputs = read_inputs(conn, days, windows.engagement_days, windows.cart_horizon_hours)
+        known = known_customers_per_day(inputs.customers.collect(), days)
+        for chunk in chunks(days, CHUNK_DAYS):
+            span = f"{chunk[0]}..{chunk[-1]}"
+            daily = memberships(inputs, chunk, settings).collect()
+            touched = stays_touching(conn, chunk[0]).lazy()
+            rebuilt = rebuild_stays(
+                touched, daily.lazy(), chunk[0], chunk[-1], processed_through(conn)
+            ).collect()
+            check = gate_chunk(daily, rebuilt, known, catalog, len(chunk))
+            if not check.passed:
+                context.log.error(f"segment_history {span}: gate failed, stored history left as it was")
+                yield dg.MaterializeResult(metadata={"failed_chunk": span})
+                yield dg.AssetCheckResult(
+                    check_name=GX_CHECK,
+                    passed=False,
+                    description=f"chunk {span}: {check.description}",
+                    metadata=check.metadata,
+                )
+                return
+            replace_stays(conn, chunk[0], chunk[-1], rebuilt)
+            rewritten += rebuilt.height
+            context.log.info(
+                f"segment_history {span}: {daily.height} memberships, {rebuilt.height} stays written"
+            )
+        sizes = conn.sql(CURRENT_SIZES).fetchall()
+        total = scalar(conn, "select count(*) from segment_history")
+    yield dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": total,
+            "stays_rewritten": rewritten,
+            "days": len(days),
+            "current_sizes": dg.MetadataValue.json({f"{f}/{s}": n for f, s, n in sizes}),
+        }
     )
-    latest = segments.filter(pl.col("as_of_date") == days[-1]).collect()
-    segment_names = [rule.name for rule in settings.rfm.segments] + [settings.rfm.no_purchase_segment]
-    score_columns = ("recency_score", "frequency_score", "monetary_score")
+    yield dg.AssetCheckResult(check_name=GX_CHECK, passed=True, description=f"{len(days)} day(s) checked")
+
+
+CURRENT_SIZES = (
+    "select family, segment, count(*) from segment_history where valid_to is null group by all order by all"
+)
+
+
+def gate_chunk(
+    daily: pl.DataFrame, rebuilt: pl.DataFrame, known: pl.DataFrame, catalog: pl.DataFrame, days: int
+) -> dg.AssetCheckResult:
+    summary_expectations, stay_expectations = quality.expectations(catalog["family"].n_unique(), days)
+    allowed = catalog.select("family", "segment")
     return gx_check_result(
-        "customer_segments",
+        "segment_history",
         [
-            (
-                "per_day",
-                per_day,
-                [
-                    gx.expectations.ExpectTableRowCountToEqual(value=len(days)),
-                    gx.expectations.ExpectColumnPairValuesToBeEqual(
-                        column_A="rows", column_B="known_customers"
-                    ),
-                    gx.expectations.ExpectColumnPairValuesToBeEqual(
-                        column_A="rows", column_B="distinct_customers"
-                    ),
-                ],
-            ),
-            (
-                "latest_day",
-                latest,
-                [
-                    gx.expectations.ExpectColumnValuesToNotBeNull(column="customer_key"),
-                    gx.expectations.ExpectColumnValuesToBeUnique(column="customer_key"),
-                    gx.expectations.ExpectColumnValuesToBeInSet(column="segment", value_set=segment_names),
-                    *[
-                        gx.expectations.ExpectColumnValuesToBeBetween(column=c, min_value=1, max_value=5)
-                        for c in score_columns
-                    ],
-                    gx.expectations.ExpectColumnValuesToBeBetween(
-                        column="recency_days", min_value=0, max_value=settings.rfm.window_days
-                    ),
-                    gx.expectations.ExpectColumnValuesToBeBetween(column="monetary_eur", min_value=0),
-                ],
-            ),
+            ("daily", quality.daily_summary(daily, known, allowed), summary_expectations),
+            ("stays", quality.stay_summary(rebuilt), stay_expectations),
         ],
     )

@@ -38,6 +38,14 @@ def family_functions(settings: Settings) -> list[tuple[str, FamilyFunction]]:
     return [("rfm", lambda features: rfm_family(features, settings.rfm))]
 
 
+def segment_catalog(settings: Settings) -> pl.DataFrame:
+    """Every segment each family can emit, with the action marketing should take (from config)."""
+    rfm = [(rule.name, rule.action) for rule in settings.rfm.segments]
+    rfm.append((settings.rfm.no_purchase_segment, settings.rfm.no_purchase_action))
+    rows = [("rfm", name, action) for name, action in rfm]
+    return pl.DataFrame(rows, schema=["family", "segment", "recommended_action"], orient="row")
+
+
 def feature_windows(settings: Settings) -> FeatureWindows:
     return FeatureWindows(
         purchase_days=settings.rfm.window_days,

@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 
 from assets.segments.history import STAY_COLUMNS
+from assets.work_db import scalar
 
 HISTORY_TABLE = "segment_history"
 PROCESSED_TABLE = "segment_days_processed"
@@ -38,7 +39,7 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def processed_through(conn: duckdb.DuckDBPyConnection) -> date | None:
-    return conn.execute(f"select max(as_of_date) from {PROCESSED_TABLE}").fetchone()[0]
+    return scalar(conn, f"select max(as_of_date) from {PROCESSED_TABLE}")
 
 
 def stays_touching(conn: duckdb.DuckDBPyConnection, first: date) -> pl.DataFrame:

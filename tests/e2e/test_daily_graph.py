@@ -11,6 +11,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from assets.extract.pseudonymise import customer_keys
 from orchestration.settings import Settings, get_settings
 from tests.e2e.landing_fixture import DAYS, ORDER_HEADER, write_landing
 
@@ -40,7 +41,9 @@ def published(settings: Settings, table: str, order_by: str) -> pl.DataFrame:
 
 def snapshot(settings: Settings) -> dict[str, pl.DataFrame]:
     return {
-        "segment_membership": published(settings, "segment_membership", "customer_key"),
+        "segment_membership": published(settings, "segment_membership", "customer_key, family"),
+        "segment_history": published(settings, "segment_history", "customer_key, family, valid_from"),
+        "segment_migration": published(settings, "segment_migration", "all"),
         "segment_kpis_daily": published(settings, "segment_kpis_daily", "as_of_date, segment"),
         "customers": published(settings, "customers", "customer_key"),
     }
@@ -53,23 +56,44 @@ def test_sample_window_publishes_hand_computed_results(pipeline: tuple[Settings,
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
 
-    membership = published(settings, "segment_membership", "customer_key")
-    assert membership.height == 4  # c1, c2, c3, c5 — the test account c4 is gone
-    assert set(membership["as_of_date"]) == {DAYS[-1]}
-    # Buyers on 2025-09-03: c1 (2 orders, 140 EUR net, last today) and c2 (1 order, 20 USD = 18.40 EUR).
-    buyers = membership.drop_nulls("frequency").sort("frequency")
-    assert buyers["frequency"].to_list() == [1, 2]
-    assert buyers["monetary_eur"].to_list() == [18.4, 140.0]
-    assert buyers["recency_days"].to_list() == [1, 0]
-    # Two buyers: min-rank 1 → score 1, rank 2 → floor(1*5/2)+1 = 3.
-    assert buyers.select("recency_score", "frequency_score", "monetary_score").rows() == [
-        (1, 1, 1),
-        (3, 3, 3),
+    keys = dict(
+        customer_keys(
+            pl.Series(["c1", "c2", "c3", "c4", "c5"]), settings.pseudonymisation_key_bytes()
+        ).iter_rows()
+    )
+    rfm = published(settings, "segment_membership", "customer_key").filter(pl.col("family") == "rfm")
+    assert set(rfm["customer_key"]) == {keys[c] for c in ("c1", "c2", "c3", "c5")}  # test account c4 is gone
+    assert set(rfm["as_of_date"]) == {DAYS[-1]}
+    by_customer = {row["customer_key"]: row for row in rfm.to_dicts()}
+    # Day 3 buyers: c1 (2 orders, last today) and c2 (1 order, 1 day ago). Two buyers: min-rank 1 → score 1,
+    # rank 2 → floor(1*5/2)+1 = 3. So c1 = (3, 3, 3) Need Attention, c2 = (1, 1, 1) Lost.
+    c1, c2 = by_customer[keys["c1"]], by_customer[keys["c2"]]
+    assert (c1["segment"], c1["recency_score"], c1["frequency_score"], c1["monetary_score"]) == (
+        "Need Attention",
+        3,
+        3,
+        3,
+    )
+    assert (c1["member_since"], c1["previous_segment"], c1["score"]) == (DAYS[2], "Lost", 0.0)
+    assert (c2["segment"], c2["recency_score"], c2["frequency_score"]) == ("Lost", 1, 1)
+    # Day 2: c2 had bought today (recency 0 → score 3), c1 yesterday (→ 1), both once → About to Sleep.
+    assert (c2["member_since"], c2["previous_segment"], c2["score"]) == (DAYS[2], "About to Sleep", 1.0)
+    for quiet in ("c3", "c5"):
+        assert by_customer[keys[quiet]]["segment"] == "No Recent Purchase"
+
+    history = published(settings, "segment_history", "customer_key, family, valid_from").filter(
+        (pl.col("family") == "rfm") & (pl.col("customer_key") == keys["c1"])
+    )
+    assert history.select("segment", "valid_from", "valid_to").rows() == [
+        ("Lost", DAYS[0], DAYS[2]),  # day 1: the only buyer scores 1 everywhere
+        ("Need Attention", DAYS[2], None),
     ]
-    assert buyers["segment"].to_list() == ["Lost", "Need Attention"]
-    assert membership["segment"].value_counts().sort("segment").rows() == [
-        ("Lost", 1), ("Need Attention", 1), ("No Recent Purchase", 2),
-    ]  # fmt: skip
+    with duckdb.connect(str(settings.serving_db), read_only=True) as conn:
+        on_day_2 = conn.sql(
+            "select segment from segments_as_of(?::date) where family = 'rfm' and customer_key = ?",
+            params=[DAYS[1], keys["c1"]],
+        ).fetchall()
+    assert on_day_2 == [("Lost",)]
 
     kpis = published(settings, "segment_kpis_daily", "as_of_date, segment")
     totals = kpis.filter(pl.col("segment") == "All customers").sort("as_of_date")
@@ -119,7 +143,9 @@ def test_corrupt_landing_file_stops_publish_and_keeps_the_last_good_one(
 
     with duckdb.connect(str(settings.serving_db), read_only=True) as reader:  # BI holds the file open
         result = run(DAYS[-1], DAYS[-1])
-        assert reader.execute("select count(*) from segment_membership").fetchone()[0] == 4
+        assert reader.execute("select count(distinct customer_key) from segment_membership").fetchall() == [
+            (4,)
+        ]
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = str(failure.event_specific_data.error)
@@ -162,7 +188,7 @@ def test_failing_dbt_test_blocks_segments_and_publish(
 
     job = build_definitions(settings).resolve_job_def("daily_segmentation")
     downstream = [dg.AssetKey(k) for k in ("stg_orders", "stg_events", "stg_customers", "fct_orders",
-                  "fct_sessions", "dim_customers", "customer_daily_activity", "customer_segments",
+                  "fct_sessions", "dim_customers", "customer_daily_activity", "segment_history",
                   "segment_kpis", "serving_warehouse")]  # fmt: skip
     with dg.instance_for_test() as instance:
         result = job.execute_in_process(
@@ -175,7 +201,7 @@ def test_failing_dbt_test_blocks_segments_and_publish(
     failed_checks = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
     assert any("fct_orders" in name or "stg_orders" in name for name in failed_checks), failed_checks
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert not materialized & {"customer_segments", "segment_kpis", "serving_warehouse"}
+    assert not materialized & {"segment_history", "segment_kpis", "serving_warehouse"}
     for table, frame in snapshot(settings).items():
         assert frame.equals(before[table]), table
 

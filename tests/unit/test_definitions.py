@@ -16,7 +16,7 @@ def test_graph_wiring(dbt_manifest: Path) -> None:
         "extract": {"raw_orders", "raw_events", "raw_customers"},
         "transform": {"stg_orders", "stg_events", "stg_customers", "fct_orders", "fct_sessions",
                       "dim_customers", "customer_daily_activity"},
-        "segments": {"customer_segments"},
+        "segments": {"segment_history"},
         "kpis": {"segment_kpis"},
         "publish": {"serving_warehouse"},
     }  # fmt: skip
@@ -29,15 +29,17 @@ def test_graph_wiring(dbt_manifest: Path) -> None:
         return {k.to_user_string() for k in graph.get(dg.AssetKey(key)).parent_keys}
 
     assert {"raw_orders"} <= upstream("stg_orders")  # dbt sources map onto the extract assets
-    assert {"fct_orders", "dim_customers"} <= upstream("customer_segments")
-    assert {"customer_segments", "customer_daily_activity"} <= upstream("segment_kpis")
-    assert {"customer_segments", "segment_kpis"} <= upstream("serving_warehouse")
+    assert {"fct_orders", "fct_sessions", "dim_customers", "customer_daily_activity"} <= upstream(
+        "segment_history"
+    )
+    assert {"segment_history", "customer_daily_activity"} <= upstream("segment_kpis")
+    assert {"segment_history", "segment_kpis"} <= upstream("serving_warehouse")
 
     check_keys = graph.asset_check_keys
     blocking = {
         (k.asset_key.to_user_string(), k.name) for k in check_keys if graph.get_check_spec(k).blocking
     }
-    assert ("customer_segments", "customer_segments_gx_suite") in blocking
+    assert ("segment_history", "segment_history_gx_suite") in blocking
     assert ("segment_kpis", "segment_kpis_gx_suite") in blocking
     assert ("raw_orders", "quarantine_share_within_limit") in blocking
     dbt_mart_checks = {asset for asset, _ in blocking if asset in stages["transform"]}

@@ -17,7 +17,7 @@ def test_segment_kpis_by_hand() -> None:
             "as_of_date": [D] * 4,
             "customer_key": ["a", "b", "c", "d"],
             "segment": ["Champions", "Champions", "Lost", "No Recent Purchase"],
-            "recency_days": [1, 3, 200, None],
+            "lifecycle": ["returning", "new", "churned", "prospect"],
         }
     )
     activity = pl.LazyFrame(
@@ -29,7 +29,7 @@ def test_segment_kpis_by_hand() -> None:
             "net_revenue_eur": [30.0, 0.0, 12.5],
         }
     )
-    out = segment_kpis(segments, activity, churn_after_days=120).collect()
+    out = segment_kpis(segments, activity).collect()
     rows = {r["segment"]: r for r in out.to_dicts()}
     champions = rows["Champions"]
     assert (champions["customers"], champions["visitors"], champions["buyers"]) == (2, 2, 1)
@@ -52,7 +52,7 @@ def test_empty_input_gives_empty_output_not_an_error() -> None:
             "as_of_date": pl.Date,
             "customer_key": pl.String,
             "segment": pl.String,
-            "recency_days": pl.Int32,
+            "lifecycle": pl.String,
         }
     )
     activity = pl.LazyFrame(
@@ -64,7 +64,7 @@ def test_empty_input_gives_empty_output_not_an_error() -> None:
             "net_revenue_eur": pl.Float64,
         }
     )
-    assert segment_kpis(segments, activity, 120).collect().height == 0
+    assert segment_kpis(segments, activity).collect().height == 0
 
 
 def test_safe_ratio_never_divides_by_zero() -> None:
