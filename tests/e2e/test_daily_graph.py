@@ -95,6 +95,30 @@ def test_sample_window_publishes_hand_computed_results(pipeline: tuple[Settings,
         ).fetchall()
     assert on_day_2 == [("Lost",)]
 
+    # Audiences: only consenting customers (c1, c3; c2 declined, c5 is unknown to the CRM).
+    audience = published(settings, "audience_export", "family, segment, customer_key").filter(
+        pl.col("family") == "rfm"
+    )
+    assert audience.select("segment", "customer_key").rows() == [
+        ("Need Attention", keys["c1"]),
+        ("No Recent Purchase", keys["c3"]),
+    ]
+    csv = settings.serving_db.parent / "audiences" / "rfm" / "Need Attention.csv"
+    assert csv.read_text().split() == ["customer_key", keys["c1"]]
+    catalog = published(settings, "segment_catalog", "family, segment").filter(pl.col("family") == "rfm")
+    lost = catalog.filter(pl.col("segment") == "Lost").row(0, named=True)
+    assert (lost["customers"], lost["consenting_customers"]) == (1, 0) and lost["recommended_action"]
+    assert catalog.height == 12  # 11 grid segments + "No Recent Purchase", empty ones included
+    migration = published(settings, "segment_migration", "all").filter(
+        (pl.col("family") == "rfm") & (pl.col("as_of_date") == DAYS[2])
+    )
+    assert migration.select("from_segment", "to_segment", "customers").rows() == [
+        ("(new)", "No Recent Purchase", 1),  # c5
+        ("About to Sleep", "Lost", 1),  # c2
+        ("Lost", "Need Attention", 1),  # c1
+        ("No Recent Purchase", "No Recent Purchase", 1),  # c3 stayed
+    ]
+
     kpis = published(settings, "segment_kpis_daily", "as_of_date, segment")
     totals = kpis.filter(pl.col("segment") == "All customers").sort("as_of_date")
     assert totals["revenue_eur"].to_list() == [100.0, 18.4, 40.0]

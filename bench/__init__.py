@@ -1,0 +1,1 @@
+"""Measurements and reports that are not part of the test suite (see docs/performance.md)."""
