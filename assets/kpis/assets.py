@@ -1,12 +1,15 @@
 """`segment_kpis`: daily KPI rollups per segment, reconciled against the dbt marts before publish."""
 
 # No `from __future__ import annotations`: Dagster inspects the context annotation at definition time.
+from datetime import date, timedelta
+
 import dagster as dg
 import great_expectations as gx
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from assets.gates import gx_check_result
+from assets.kpis.long_format import WINDOWS, kpi_long
 from assets.kpis.rollups import ALL_SEGMENTS
 from assets.kpis.rollups import segment_kpis as compute_segment_kpis
 from assets.partition_store import partition_path, replace_partition
@@ -17,6 +20,7 @@ from orchestration.partitions import daily_partitions, partition_days
 from orchestration.settings import get_settings
 
 DATASET = "segment_kpis"
+LONG_DATASET = "kpi_daily"
 # Revenue is summed in floating point on both sides; a cent of drift over a day is rounding, not loss.
 RECONCILIATION_TOLERANCE_EUR = 0.01
 
@@ -39,15 +43,28 @@ def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> 
     kpis = compute_segment_kpis(members.lazy(), activity.lazy()).collect()
     for (day,), frame in kpis.group_by("as_of_date"):
         replace_partition(frame, settings.gold_dir, DATASET, day)
+    long = kpi_long(read_kpi_history(days[0], days[-1]), days[0], days[-1]).collect()
+    for (day,), frame in long.group_by("as_of_date"):
+        replace_partition(frame, settings.gold_dir, LONG_DATASET, day)
     totals = kpis.filter(pl.col("segment") == ALL_SEGMENTS)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": kpis.height,
+            "kpi_daily_rows": long.height,
             "days": len(days),
             "revenue_eur": float(totals["revenue_eur"].sum()),
             "orders": int(totals["orders"].sum()),
         }
     )
+
+
+def read_kpi_history(first: date, last: date) -> pl.LazyFrame:
+    """Daily rollups from the longest window before `first` through `last` (days that exist)."""
+    gold = get_settings().gold_dir
+    start = first - timedelta(days=max(WINDOWS) - 1)
+    span = (last - start).days + 1
+    paths = [partition_path(gold, DATASET, start + timedelta(days=i)) for i in range(span)]
+    return pl.scan_parquet([p for p in paths if p.exists()], hive_partitioning=False)
 
 
 @dg.asset_check(asset=segment_kpis, blocking=True, partitions_def=daily_partitions)

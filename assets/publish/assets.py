@@ -4,6 +4,7 @@
 import dagster as dg
 
 from assets.kpis.assets import DATASET as KPIS_DATASET
+from assets.kpis.assets import LONG_DATASET as KPI_LONG_DATASET
 from assets.kpis.assets import segment_kpis
 from assets.partition_store import partition_path
 from assets.publish.serving import PublishRequest, publish
@@ -32,6 +33,7 @@ def serving_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult
         run_id=context.run.run_id,
         days=days,
         kpi_files=[partition_path(settings.gold_dir, KPIS_DATASET, day) for day in days],
+        kpi_long_files=[partition_path(settings.gold_dir, KPI_LONG_DATASET, day) for day in days],
         catalog=segment_catalog(settings),
     )
     counts = publish(request)

@@ -27,6 +27,7 @@ import polars as pl
 from assets.publish.tables import (
     AUDIENCE_EXPORT,
     CUSTOMERS,
+    KPI_DAILY,
     PUBLISH_LOG,
     PUBLISHED_TABLES,
     SEGMENT_CATALOG,
@@ -48,6 +49,7 @@ class PublishRequest:
     run_id: str
     days: list[date]
     kpi_files: list[Path]
+    kpi_long_files: list[Path]
     catalog: pl.DataFrame  # family, segment, recommended_action
 
 
@@ -75,7 +77,8 @@ def publish(request: PublishRequest) -> dict[str, int]:
             as_of = scalar(conn, "select max(as_of_date) from work.segment_days_processed")
             _build_segments(conn, as_of)
             _build_catalog_and_audiences(conn, request.catalog, request, has_previous, as_of)
-            _build_kpis(conn, request, has_previous)
+            _build_incremental(conn, SEGMENT_KPIS_DAILY, request.kpi_files, request, has_previous)
+            _build_incremental(conn, KPI_DAILY, request.kpi_long_files, request, has_previous)
             counts = {t.name: _count(conn, t) for t in PUBLISHED_TABLES if t is not PUBLISH_LOG}
             _append_publish_log(conn, request, publish_id, has_previous, as_of, counts)
             counts[PUBLISH_LOG.name] = _count(conn, PUBLISH_LOG)
@@ -214,19 +217,32 @@ def _build_customers(
     )
 
 
-def _build_kpis(conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool) -> None:
-    fresh = f"select * from read_parquet({_files_literal(request.kpi_files)}, hive_partitioning = false)"
-    if has_previous:
-        kept = f"""select * from previous.{SEGMENT_KPIS_DAILY.name}
-            where as_of_date not between ? and ?"""
+def _build_incremental(
+    conn: duckdb.DuckDBPyConnection,
+    table: PublishedTable,
+    files: list[Path],
+    request: PublishRequest,
+    has_previous: bool,
+) -> None:
+    """Previously published days, with this run's days replaced by its (gated) gold files."""
+    fresh = f"select * from read_parquet({_files_literal(files)}, hive_partitioning = false)"
+    params: list[object] = []
+    source = fresh
+    if has_previous and _published(conn, table):
+        kept = f"select * from previous.{table.name} where as_of_date not between ? and ?"
         source = f"{kept} union all by name {fresh}"
         params = [request.days[0], request.days[-1]]
-    else:
-        source, params = fresh, []
-    conn.execute(
-        f"create table {SEGMENT_KPIS_DAILY.name} as select * from ({source}) order by as_of_date, segment",
-        params,
+    order = ", ".join(table.primary_key)
+    conn.execute(f"create table {table.name} as select * from ({source}) order by {order}", params)
+
+
+def _published(conn: duckdb.DuckDBPyConnection, table: PublishedTable) -> bool:
+    found = scalar(
+        conn,
+        "select count(*) from duckdb_tables() where database_name = 'previous' and table_name = ?",
+        [table.name],
     )
+    return bool(found)
 
 
 def _append_publish_log(

@@ -114,6 +114,23 @@ SEGMENT_KPIS_DAILY = PublishedTable(
     },
 )
 
+KPI_DAILY = PublishedTable(
+    "kpi_daily",
+    "The KPIs in long format: one row per day, segment, rolling window (1, 7, 28, 90 days) and metric, "
+    "with numerator and denominator. Rates over a window are ratios of the window's sums.",
+    ("as_of_date", "segment", "window_days", "metric"),
+    {
+        "as_of_date": "Last day of the window.",
+        "segment": "RFM segment, or 'All customers'.",
+        "window_days": "Window length in days (1 = the day itself).",
+        "metric": "conversion_rate, average_order_value_eur, revenue_per_customer_eur, orders_per_customer, "
+        "churn_rate (window 1 only).",
+        "value": "numerator / denominator; null when the denominator is 0.",
+        "numerator": "Sum over the window (e.g. visitors who bought, revenue).",
+        "denominator": "Window sum (e.g. visitors, orders); average segment size for per-customer metrics.",
+    },
+)
+
 CUSTOMERS = PublishedTable(
     "customers",
     "Pseudonymous customer attributes BI may join on (no names, emails or birthdays).",
@@ -144,7 +161,7 @@ PUBLISH_LOG = PublishedTable(
 
 PUBLISHED_TABLES = (
     SEGMENT_MEMBERSHIP, SEGMENT_HISTORY, SEGMENT_MIGRATION, SEGMENT_CATALOG, AUDIENCE_EXPORT,
-    SEGMENT_KPIS_DAILY, CUSTOMERS, PUBLISH_LOG,
+    SEGMENT_KPIS_DAILY, KPI_DAILY, CUSTOMERS, PUBLISH_LOG,
 )  # fmt: skip
 
 

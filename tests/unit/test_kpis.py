@@ -70,3 +70,39 @@ def test_empty_input_gives_empty_output_not_an_error() -> None:
 def test_safe_ratio_never_divides_by_zero() -> None:
     frame = pl.DataFrame({"n": [1, 0, 3], "d": [0, 0, 4]})
     assert frame.select(safe_ratio(pl.col("n"), pl.col("d")))["n"].to_list() == [None, None, 0.75]
+
+
+def test_kpi_long_rolling_windows_by_hand() -> None:
+    from datetime import timedelta
+
+    from assets.kpis.long_format import kpi_long
+
+    days = [D + timedelta(days=i) for i in range(10)]
+    rows = []
+    for i, day in enumerate(days):
+        # "A" exists every day; "B" only on the last 3 days; the all-customer row every day.
+        rows.append((day, "A", 10, 2, 1, 1, 5.0, 1, 4))
+        if i >= 7:
+            rows.append((day, "B", 4, 0, 0, 0, 0.0, 0, 0))
+        rows.append((day, ALL_SEGMENTS, 14 if i >= 7 else 10, 2, 1, 1, 5.0, 1, 4))
+    daily = pl.LazyFrame(
+        rows,
+        schema=["as_of_date", "segment", "customers", "visitors", "visitors_who_bought", "orders",
+                "revenue_eur", "churned_customers", "customers_with_purchase"],
+        orient="row",
+    )  # fmt: skip
+    out = kpi_long(daily, days[-1], days[-1]).collect()
+
+    def value(segment: str, window: int, metric: str) -> tuple[float | None, float, float]:
+        row = out.filter(
+            (pl.col("segment") == segment) & (pl.col("window_days") == window) & (pl.col("metric") == metric)
+        ).row(0, named=True)
+        return row["value"], row["numerator"], row["denominator"]
+
+    assert value("A", 7, "conversion_rate") == (0.5, 7.0, 14.0)  # 7 days × (1 of 2)
+    assert value("A", 7, "average_order_value_eur") == (5.0, 35.0, 7.0)
+    assert value("A", 28, "revenue_per_customer_eur") == (5.0, 50.0, 10.0)  # only 10 days processed
+    assert value("B", 7, "conversion_rate") == (None, 0.0, 0.0)  # zero denominator → null
+    assert value("B", 7, "revenue_per_customer_eur") == (0.0, 0.0, 12 / 7)  # 3 days × 4 over 7 days
+    assert value("A", 1, "churn_rate") == (0.25, 1.0, 4.0)
+    assert out.filter(pl.col("metric") == "churn_rate")["window_days"].unique().to_list() == [1]
