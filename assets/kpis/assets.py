@@ -10,17 +10,19 @@ from dagster_duckdb import DuckDBResource
 
 from assets.gates import gx_check_result
 from assets.kpis.long_format import WINDOWS, kpi_long
+from assets.kpis.retention import cohort_retention
 from assets.kpis.rollups import ALL_SEGMENTS
 from assets.kpis.rollups import segment_kpis as compute_segment_kpis
 from assets.partition_store import partition_path, replace_partition
 from assets.segments.assets import segment_history
 from assets.transform.assets import WORK_DB_POOL
-from assets.work_db import daily_activity, segments_by_day
+from assets.work_db import daily_activity, order_history, segments_by_day
 from orchestration.partitions import daily_partitions, partition_days
 from orchestration.settings import get_settings
 
 DATASET = "segment_kpis"
 LONG_DATASET = "kpi_daily"
+RETENTION_DATASET = "cohort_retention"
 # Revenue is summed in floating point on both sides; a cent of drift over a day is rounding, not loss.
 RECONCILIATION_TOLERANCE_EUR = 0.01
 
@@ -40,6 +42,9 @@ def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> 
     with work_db.get_connection() as conn:
         activity = daily_activity(conn, days[0], days[-1]).collect()
         members = segments_by_day(conn, days[0], days[-1]).collect()
+        orders = order_history(conn, days[-1]).collect()
+    retention = cohort_retention(orders.lazy(), days[-1]).collect()
+    replace_partition(retention, settings.gold_dir, RETENTION_DATASET, days[-1])
     kpis = compute_segment_kpis(members.lazy(), activity.lazy()).collect()
     for (day,), frame in kpis.group_by("as_of_date"):
         replace_partition(frame, settings.gold_dir, DATASET, day)
@@ -51,6 +56,7 @@ def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> 
         metadata={
             "dagster/row_count": kpis.height,
             "kpi_daily_rows": long.height,
+            "cohort_retention_rows": retention.height,
             "days": len(days),
             "revenue_eur": float(totals["revenue_eur"].sum()),
             "orders": int(totals["orders"].sum()),

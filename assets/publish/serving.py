@@ -26,6 +26,7 @@ import polars as pl
 
 from assets.publish.tables import (
     AUDIENCE_EXPORT,
+    COHORT_RETENTION,
     CUSTOMERS,
     KPI_DAILY,
     PUBLISH_LOG,
@@ -50,6 +51,7 @@ class PublishRequest:
     days: list[date]
     kpi_files: list[Path]
     kpi_long_files: list[Path]
+    retention_file: Path
     catalog: pl.DataFrame  # family, segment, recommended_action
 
 
@@ -76,7 +78,8 @@ def publish(request: PublishRequest) -> dict[str, int]:
             conn.execute(f"attach {_sql_literal(str(request.work_db))} as work (read_only)")
             as_of = scalar(conn, "select max(as_of_date) from work.segment_days_processed")
             _build_segments(conn, as_of)
-            _build_catalog_and_audiences(conn, request.catalog, request, has_previous, as_of)
+            _build_current_state(conn, request, has_previous)
+            _build_catalog_and_audiences(conn, request.catalog)
             _build_incremental(conn, SEGMENT_KPIS_DAILY, request.kpi_files, request, has_previous)
             _build_incremental(conn, KPI_DAILY, request.kpi_long_files, request, has_previous)
             counts = {t.name: _count(conn, t) for t in PUBLISHED_TABLES if t is not PUBLISH_LOG}
@@ -170,14 +173,22 @@ def _build_segments(conn: duckdb.DuckDBPyConnection, as_of: date) -> None:
     )
 
 
-def _build_catalog_and_audiences(
-    conn: duckdb.DuckDBPyConnection,
-    catalog: pl.DataFrame,
-    request: PublishRequest,
-    has_previous: bool,
-    as_of: date,
+CURRENT_CUSTOMERS = """
+    select customer_key, signup_date, country, marketing_consent, first_loaded_date from work.dim_customers
+"""
+
+
+def _build_current_state(
+    conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool
 ) -> None:
-    _build_customers(conn, request, has_previous, as_of)
+    _newest_wins(conn, CUSTOMERS, CURRENT_CUSTOMERS, request, has_previous)
+    retention = (
+        f"select * from read_parquet({_files_literal([request.retention_file])}, hive_partitioning = false)"
+    )
+    _newest_wins(conn, COHORT_RETENTION, retention, request, has_previous)
+
+
+def _build_catalog_and_audiences(conn: duckdb.DuckDBPyConnection, catalog: pl.DataFrame) -> None:
     conn.register("configured_segments", catalog.to_arrow())
     conn.execute(
         f"""create table {AUDIENCE_EXPORT.name} as
@@ -201,20 +212,20 @@ def _build_catalog_and_audiences(
     conn.unregister("configured_segments")
 
 
-def _build_customers(
-    conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool, as_of: date
+def _newest_wins(
+    conn: duckdb.DuckDBPyConnection,
+    table: PublishedTable,
+    fresh_sql: str,
+    request: PublishRequest,
+    has_previous: bool,
 ) -> None:
-    """dim_customers describes the run's last day: a backfill of older days keeps the newer table."""
-    if has_previous:
+    """Current-state tables describe the run's last day: a backfill of older days keeps the newer table."""
+    if has_previous and _published(conn, table):
         previous_as_of = scalar(conn, f"select max(membership_as_of) from previous.{PUBLISH_LOG.name}")
         if previous_as_of is not None and previous_as_of > request.days[-1]:
-            conn.execute(f"create table {CUSTOMERS.name} as select * from previous.{CUSTOMERS.name}")
+            conn.execute(f"create table {table.name} as select * from previous.{table.name}")
             return
-    conn.execute(
-        f"""create table {CUSTOMERS.name} as
-        select customer_key, signup_date, country, marketing_consent, first_loaded_date
-        from work.dim_customers order by customer_key"""
-    )
+    conn.execute(f"create table {table.name} as {fresh_sql} order by {', '.join(table.primary_key)}")
 
 
 def _build_incremental(

@@ -131,6 +131,22 @@ KPI_DAILY = PublishedTable(
     },
 )
 
+COHORT_RETENTION = PublishedTable(
+    "cohort_retention",
+    "Cohort retention triangle as of the newest processed day: customers by month of first purchase, and "
+    "the share who ordered again k months later.",
+    ("cohort_month", "months_since_first_order"),
+    {
+        "as_of_date": "Day the triangle was computed for (orders delivered up to its end).",
+        "cohort_month": "First day of the month of the customers' first completed order.",
+        "months_since_first_order": "k: months after the cohort month (0 = the cohort month).",
+        "cohort_customers": "Customers whose first completed order fell in cohort_month.",
+        "active_customers": "Of those, customers with a completed order in month k.",
+        "retention_rate": "active_customers / cohort_customers.",
+        "is_complete_month": "False for the month still running on as_of_date (its cell can still grow).",
+    },
+)
+
 CUSTOMERS = PublishedTable(
     "customers",
     "Pseudonymous customer attributes BI may join on (no names, emails or birthdays).",
@@ -161,7 +177,7 @@ PUBLISH_LOG = PublishedTable(
 
 PUBLISHED_TABLES = (
     SEGMENT_MEMBERSHIP, SEGMENT_HISTORY, SEGMENT_MIGRATION, SEGMENT_CATALOG, AUDIENCE_EXPORT,
-    SEGMENT_KPIS_DAILY, KPI_DAILY, CUSTOMERS, PUBLISH_LOG,
+    SEGMENT_KPIS_DAILY, KPI_DAILY, COHORT_RETENTION, CUSTOMERS, PUBLISH_LOG,
 )  # fmt: skip
 
 

@@ -106,3 +106,36 @@ def test_kpi_long_rolling_windows_by_hand() -> None:
     assert value("B", 7, "revenue_per_customer_eur") == (0.0, 0.0, 12 / 7)  # 3 days × 4 over 7 days
     assert value("A", 1, "churn_rate") == (0.25, 1.0, 4.0)
     assert out.filter(pl.col("metric") == "churn_rate")["window_days"].unique().to_list() == [1]
+
+
+def test_cohort_retention_triangle_by_hand() -> None:
+    from assets.kpis.retention import cohort_retention, repeat_purchase_rate
+
+    def order(customer: str, day: date, loaded: date | None = None) -> tuple[str, date, date]:
+        return customer, day, loaded or day
+
+    orders = pl.LazyFrame(
+        [
+            order("a", date(2025, 9, 3)), order("a", date(2025, 10, 9)), order("a", date(2025, 11, 2)),
+            order("b", date(2025, 9, 20)), order("b", date(2025, 11, 30)),
+            order("c", date(2025, 10, 1)),
+            order("d", date(2025, 11, 1), loaded=date(2025, 11, 3)),  # known only after as_of
+        ],
+        schema=["customer_key", "order_date", "loaded_date"],
+        orient="row",
+    )  # fmt: skip
+    out = cohort_retention(orders, date(2025, 11, 2)).collect()
+    cells = {(r["cohort_month"].month, r["months_since_first_order"]): r for r in out.to_dicts()}
+    assert sorted(cells) == [(9, 0), (9, 1), (9, 2), (10, 0), (10, 1)]
+    assert (cells[(9, 0)]["cohort_customers"], cells[(9, 0)]["retention_rate"]) == (2, 1.0)
+    assert cells[(9, 1)]["active_customers"] == 1 and cells[(9, 1)]["retention_rate"] == 0.5
+    assert cells[(9, 2)]["active_customers"] == 1  # a on Nov 2; b's Nov 30 order is in the future
+    assert cells[(9, 2)]["is_complete_month"] is False and cells[(9, 1)]["is_complete_month"] is True
+    assert cells[(10, 1)]["active_customers"] == 0 and cells[(10, 1)]["retention_rate"] == 0.0
+    rate = repeat_purchase_rate(orders, date(2025, 11, 2)).collect().row(0, named=True)
+    assert (rate["buyers"], rate["repeat_buyers"], rate["repeat_purchase_rate"]) == (3, 1, 1 / 3)
+    empty = orders.filter(pl.lit(False))
+    assert cohort_retention(empty, date(2025, 11, 2)).collect().height == 0
+    assert repeat_purchase_rate(empty, date(2025, 11, 2)).collect()["repeat_purchase_rate"].to_list() == [
+        None
+    ]
