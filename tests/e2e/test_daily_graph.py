@@ -127,6 +127,28 @@ def test_sample_window_publishes_hand_computed_results(pipeline: tuple[Settings,
     day1 = totals.row(0, named=True)
     assert (day1["visitors"], day1["visitors_who_bought"], day1["conversion_rate"]) == (2, 1, 0.5)
 
+    long = published(settings, "kpi_daily", "as_of_date, segment, window_days, metric")
+    daily_conversion = long.filter(
+        (pl.col("segment") == "All customers")
+        & (pl.col("window_days") == 1)
+        & (pl.col("metric") == "conversion_rate")
+    )["value"].to_list()
+    assert daily_conversion == totals["conversion_rate"].to_list()
+    week = long.filter(
+        (pl.col("segment") == "All customers")
+        & (pl.col("window_days") == 7)
+        & (pl.col("as_of_date") == DAYS[-1])
+    )
+    aov = week.filter(pl.col("metric") == "average_order_value_eur").row(0, named=True)
+    assert (aov["numerator"], aov["denominator"]) == (158.4, 3.0)  # 100 + 18.40 + 40 over 3 orders
+
+    retention = published(settings, "cohort_retention", "cohort_month, months_since_first_order")
+    assert retention.select(
+        "cohort_month", "months_since_first_order", "cohort_customers", "retention_rate"
+    ).rows() == [
+        (date(2025, 9, 1), 0, 2, 1.0)  # c1 and c2 first bought in September; the test account does not count
+    ]
+
     customers = published(settings, "customers", "customer_key")
     assert customers.height == 4 and "email" not in customers.columns
     assert customers["marketing_consent"].null_count() == 1  # c5: never in the CRM
