@@ -86,6 +86,30 @@ def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | Non
     return conn.execute(sql, params or []).fetchall()[0][0]
 
 
+# Exposures whose conversion window has closed by the end of the day, with the customer's RFM segment
+# on the exposure day and whether an order known by that day followed within the window.
+EXPOSURE_OUTCOMES = """
+    with judged as (
+        select * from fct_campaign_exposures
+        where loaded_date <= $as_of
+            and exposed_at + to_days($window_days::integer) <= timezone('UTC', ($as_of + 1)::timestamp)
+    )
+    select judged.campaign_id, judged.variant, judged.customer_key,
+        coalesce(rfm.segment, '(unknown)') as segment,
+        exists (
+            select 1 from fct_orders as o
+            where o.customer_key = judged.customer_key and o.is_completed and o.loaded_date <= $as_of
+                and o.order_ts >= judged.exposed_at
+                and o.order_ts < judged.exposed_at + to_days($window_days::integer)
+        ) as converted
+    from judged
+    left join segment_history as rfm
+        on rfm.family = 'rfm' and rfm.customer_key = judged.customer_key
+        and rfm.valid_from <= judged.exposure_date
+        and (rfm.valid_to is null or rfm.valid_to > judged.exposure_date)
+"""
+
+
 def _query(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pl.LazyFrame:
     frame = pl.from_arrow(conn.sql(sql, params=params).to_arrow_table()).lazy()
     # DuckDB labels UTC as "Etc/UTC"; polars compares time zones by name, so normalise once here.
@@ -127,3 +151,8 @@ def cart_sessions(
 
 def segments_by_day(conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date) -> pl.LazyFrame:
     return _query(conn, SEGMENTS_BY_DAY, [first_day, last_day])
+
+
+def exposure_outcomes(conn: duckdb.DuckDBPyConnection, as_of: date, window_days: int) -> pl.LazyFrame:
+    frame = conn.sql(EXPOSURE_OUTCOMES, params={"as_of": as_of, "window_days": window_days}).to_arrow_table()
+    return pl.from_arrow(frame).lazy()

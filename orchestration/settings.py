@@ -53,6 +53,14 @@ class TransformSettings(Section):
     fx_rates_to_eur: dict[str, float]
 
 
+class ExperimentSettings(Section):
+    conversion_window_days: int = Field(gt=0)
+    control_variant: str = Field(min_length=1)
+    confidence_level: float = Field(gt=0, lt=1)
+    min_exposures_per_arm: int = Field(ge=1)
+    min_conversions_per_arm: int = Field(ge=0)
+
+
 class RfmSegmentRule(Section):
     name: str
     action: str = Field(min_length=1, description="What marketing should do with this segment.")
@@ -107,6 +115,7 @@ class Settings(BaseSettings):
     pseudonymisation_key: SecretStr | None = None
     extract: ExtractSettings
     transform: TransformSettings
+    experiments: ExperimentSettings
     rfm: RfmSettings
 
     @classmethod

@@ -9,6 +9,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from assets.gates import gx_check_result
+from assets.kpis.experiments import experiment_results
 from assets.kpis.long_format import WINDOWS, kpi_long
 from assets.kpis.retention import cohort_retention
 from assets.kpis.rollups import ALL_SEGMENTS
@@ -16,13 +17,14 @@ from assets.kpis.rollups import segment_kpis as compute_segment_kpis
 from assets.partition_store import partition_path, replace_partition
 from assets.segments.assets import segment_history
 from assets.transform.assets import WORK_DB_POOL
-from assets.work_db import daily_activity, order_history, segments_by_day
+from assets.work_db import daily_activity, exposure_outcomes, order_history, segments_by_day
 from orchestration.partitions import daily_partitions, partition_days
 from orchestration.settings import get_settings
 
 DATASET = "segment_kpis"
 LONG_DATASET = "kpi_daily"
 RETENTION_DATASET = "cohort_retention"
+EXPERIMENTS_DATASET = "experiment_results"
 # Revenue is summed in floating point on both sides; a cent of drift over a day is rounding, not loss.
 RECONCILIATION_TOLERANCE_EUR = 0.01
 
@@ -33,7 +35,7 @@ RECONCILIATION_TOLERANCE_EUR = 0.01
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WORK_DB_POOL,
     kinds={"polars", "parquet"},
-    deps=[segment_history, "customer_daily_activity"],
+    deps=[segment_history, "customer_daily_activity", "fct_campaign_exposures"],
 )
 def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> dg.MaterializeResult:
     """Per day and segment: customers, visitors, buyers, orders, revenue, conversion and churn rates."""
@@ -43,8 +45,11 @@ def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> 
         activity = daily_activity(conn, days[0], days[-1]).collect()
         members = segments_by_day(conn, days[0], days[-1]).collect()
         orders = order_history(conn, days[-1]).collect()
+        exposures = exposure_outcomes(conn, days[-1], settings.experiments.conversion_window_days).collect()
     retention = cohort_retention(orders.lazy(), days[-1]).collect()
     replace_partition(retention, settings.gold_dir, RETENTION_DATASET, days[-1])
+    experiments = experiment_results(exposures.lazy(), days[-1], settings.experiments)
+    replace_partition(experiments, settings.gold_dir, EXPERIMENTS_DATASET, days[-1])
     kpis = compute_segment_kpis(members.lazy(), activity.lazy()).collect()
     for (day,), frame in kpis.group_by("as_of_date"):
         replace_partition(frame, settings.gold_dir, DATASET, day)
@@ -57,6 +62,7 @@ def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> 
             "dagster/row_count": kpis.height,
             "kpi_daily_rows": long.height,
             "cohort_retention_rows": retention.height,
+            "experiment_result_rows": experiments.height,
             "days": len(days),
             "revenue_eur": float(totals["revenue_eur"].sum()),
             "orders": int(totals["orders"].sum()),

@@ -4,8 +4,8 @@
 import dagster as dg
 
 from assets.kpis.assets import DATASET as KPIS_DATASET
+from assets.kpis.assets import EXPERIMENTS_DATASET, RETENTION_DATASET, segment_kpis
 from assets.kpis.assets import LONG_DATASET as KPI_LONG_DATASET
-from assets.kpis.assets import RETENTION_DATASET, segment_kpis
 from assets.partition_store import partition_path
 from assets.publish.serving import PublishRequest, publish
 from assets.segments.assets import segment_history
@@ -35,6 +35,7 @@ def serving_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult
         kpi_files=[partition_path(settings.gold_dir, KPIS_DATASET, day) for day in days],
         kpi_long_files=[partition_path(settings.gold_dir, KPI_LONG_DATASET, day) for day in days],
         retention_file=partition_path(settings.gold_dir, RETENTION_DATASET, days[-1]),
+        experiments_file=partition_path(settings.gold_dir, EXPERIMENTS_DATASET, days[-1]),
         catalog=segment_catalog(settings),
     )
     counts = publish(request)

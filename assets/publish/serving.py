@@ -28,6 +28,7 @@ from assets.publish.tables import (
     AUDIENCE_EXPORT,
     COHORT_RETENTION,
     CUSTOMERS,
+    EXPERIMENT_RESULTS,
     KPI_DAILY,
     PUBLISH_LOG,
     PUBLISHED_TABLES,
@@ -52,6 +53,7 @@ class PublishRequest:
     kpi_files: list[Path]
     kpi_long_files: list[Path]
     retention_file: Path
+    experiments_file: Path
     catalog: pl.DataFrame  # family, segment, recommended_action
 
 
@@ -182,10 +184,12 @@ def _build_current_state(
     conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool
 ) -> None:
     _newest_wins(conn, CUSTOMERS, CURRENT_CUSTOMERS, request, has_previous)
-    retention = (
-        f"select * from read_parquet({_files_literal([request.retention_file])}, hive_partitioning = false)"
-    )
-    _newest_wins(conn, COHORT_RETENTION, retention, request, has_previous)
+    for table, gold_file in (
+        (COHORT_RETENTION, request.retention_file),
+        (EXPERIMENT_RESULTS, request.experiments_file),
+    ):
+        fresh = f"select * from read_parquet({_files_literal([gold_file])}, hive_partitioning = false)"
+        _newest_wins(conn, table, fresh, request, has_previous)
 
 
 def _build_catalog_and_audiences(conn: duckdb.DuckDBPyConnection, catalog: pl.DataFrame) -> None:

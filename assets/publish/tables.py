@@ -147,6 +147,31 @@ COHORT_RETENTION = PublishedTable(
     },
 )
 
+EXPERIMENT_RESULTS = PublishedTable(
+    "experiment_results",
+    "Campaign A/B results as of the newest processed day, per campaign, RFM segment at exposure (and "
+    "'All customers') and variant against control: conversion within experiments.conversion_window_days.",
+    ("campaign_id", "segment", "variant"),
+    {
+        "as_of_date": "Day of the results; only sends whose conversion window had closed count.",
+        "campaign_id": "Campaign id.",
+        "segment": "RFM segment of the customer on the exposure day, or 'All customers'.",
+        "variant": "The variant compared with control.",
+        "control_exposures": "Customers sent the control version.",
+        "control_conversions": "Of those, customers with a completed order within the window.",
+        "control_rate": "control_conversions / control_exposures; null without exposures.",
+        "variant_exposures": "Customers sent this variant.",
+        "variant_conversions": "Of those, customers with a completed order within the window.",
+        "variant_rate": "variant_conversions / variant_exposures.",
+        "absolute_uplift": "variant_rate - control_rate.",
+        "uplift_ci_low": "Lower bound of the confidence interval of absolute_uplift (Newcombe, statsmodels).",
+        "uplift_ci_high": "Upper bound of that interval.",
+        "relative_uplift": "variant_rate / control_rate - 1; null when control_rate is 0.",
+        "p_value": "Score test of equal rates (statsmodels); null when undefined.",
+        "sample_too_small": "True when an arm is below the experiments.min_* sample bounds.",
+    },
+)
+
 CUSTOMERS = PublishedTable(
     "customers",
     "Pseudonymous customer attributes BI may join on (no names, emails or birthdays).",
@@ -177,7 +202,7 @@ PUBLISH_LOG = PublishedTable(
 
 PUBLISHED_TABLES = (
     SEGMENT_MEMBERSHIP, SEGMENT_HISTORY, SEGMENT_MIGRATION, SEGMENT_CATALOG, AUDIENCE_EXPORT,
-    SEGMENT_KPIS_DAILY, KPI_DAILY, COHORT_RETENTION, CUSTOMERS, PUBLISH_LOG,
+    SEGMENT_KPIS_DAILY, KPI_DAILY, COHORT_RETENTION, EXPERIMENT_RESULTS, CUSTOMERS, PUBLISH_LOG,
 )  # fmt: skip
 
 
