@@ -159,6 +159,11 @@ class Settings(BaseSettings):
         return self.root / "quarantine"
 
     @property
+    def quality_dir(self) -> Path:
+        """Per source and delivery day: rows read, kept, dropped and quarantined per check."""
+        return self.root / "quality"
+
+    @property
     def gold_dir(self) -> Path:
         """Daily segment and KPI partitions written by the polars stage (input to publish)."""
         return self.root / "gold"

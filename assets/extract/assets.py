@@ -28,6 +28,13 @@ def extract_day(source: ExtractSource, day: date, settings: Settings) -> GateRes
         replace_partition(gate.quarantined, settings.quarantine_dir, source.landing.name, day)
     else:
         remove_partition(settings.quarantine_dir, source.landing.name, day)
+    source_file = str(source.landing.path_for(settings.landing_dir, day))
+    replace_partition(
+        gate.quality_log(source.landing.name, day, source_file),
+        settings.quality_dir,
+        source.landing.name,
+        day,
+    )
     return gate
 
 

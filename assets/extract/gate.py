@@ -19,6 +19,10 @@ from assets.extract.parsing import REASON, typed_with_parse_reasons
 from assets.extract.schemas import WINDOW_END, WINDOW_START
 
 RAW_RECORD = "raw_record"
+QUALITY_LOG_SCHEMA = {
+    "delivery_day": pl.Date, "source": pl.String, "source_file": pl.String, "outcome": pl.String,
+    "failed_check": pl.String, "rows": pl.Int64,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,22 @@ class GateResult:
     @property
     def quarantine_share(self) -> float:
         return self.quarantined.height / self.rows_read if self.rows_read else 0.0
+
+    def quality_log(self, source: str, day: date, source_file: str) -> pl.DataFrame:
+        """The day's outcome for `data_quality_log`: rows read, kept, dropped as duplicates, and
+        quarantined per check (a row failing two checks counts under both)."""
+        outcomes = [
+            ("read", "", self.rows_read),
+            ("valid", "", self.valid.height),
+            ("exact_duplicate_dropped", "", self.exact_duplicates_dropped),
+            ("quarantined", "", self.quarantined.height),
+            *[("quarantined_by_check", check, n) for check, n in self.reason_counts().items()],
+        ]
+        return pl.DataFrame(
+            [(day, source, source_file, outcome, check, n) for outcome, check, n in outcomes],
+            schema=QUALITY_LOG_SCHEMA,
+            orient="row",
+        )
 
     def reason_counts(self) -> dict[str, int]:
         """Quarantine counts per check (the part of the reason before the first colon)."""

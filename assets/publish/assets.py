@@ -3,6 +3,7 @@
 # No `from __future__ import annotations`: Dagster inspects the context annotation at definition time.
 import dagster as dg
 
+from assets.extract.sources import EXTRACT_SOURCES
 from assets.kpis.assets import DATASET as KPIS_DATASET
 from assets.kpis.assets import EXPERIMENTS_DATASET, RETENTION_DATASET, segment_kpis
 from assets.kpis.assets import LONG_DATASET as KPI_LONG_DATASET
@@ -21,7 +22,7 @@ from orchestration.settings import get_settings
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WORK_DB_POOL,
     kinds={"duckdb"},
-    deps=[segment_history, segment_kpis, "dim_customers"],
+    deps=[segment_history, segment_kpis, "dim_customers", *(s.asset_name for s in EXTRACT_SOURCES)],
 )
 def serving_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Segment history, membership, migration, catalog, audiences, KPIs, customers in the serving file."""
@@ -36,6 +37,11 @@ def serving_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult
         kpi_long_files=[partition_path(settings.gold_dir, KPI_LONG_DATASET, day) for day in days],
         retention_file=partition_path(settings.gold_dir, RETENTION_DATASET, days[-1]),
         experiments_file=partition_path(settings.gold_dir, EXPERIMENTS_DATASET, days[-1]),
+        quality_files=[
+            partition_path(settings.quality_dir, source.landing.name, day)
+            for source in EXTRACT_SOURCES
+            for day in days
+        ],
         catalog=segment_catalog(settings),
     )
     counts = publish(request)

@@ -28,6 +28,7 @@ from assets.publish.tables import (
     AUDIENCE_EXPORT,
     COHORT_RETENTION,
     CUSTOMERS,
+    DATA_QUALITY_LOG,
     EXPERIMENT_RESULTS,
     KPI_DAILY,
     PUBLISH_LOG,
@@ -54,6 +55,7 @@ class PublishRequest:
     kpi_long_files: list[Path]
     retention_file: Path
     experiments_file: Path
+    quality_files: list[Path]
     catalog: pl.DataFrame  # family, segment, recommended_action
 
 
@@ -84,6 +86,9 @@ def publish(request: PublishRequest) -> dict[str, int]:
             _build_catalog_and_audiences(conn, request.catalog)
             _build_incremental(conn, SEGMENT_KPIS_DAILY, request.kpi_files, request, has_previous)
             _build_incremental(conn, KPI_DAILY, request.kpi_long_files, request, has_previous)
+            _build_incremental(
+                conn, DATA_QUALITY_LOG, request.quality_files, request, has_previous, "delivery_day"
+            )
             counts = {t.name: _count(conn, t) for t in PUBLISHED_TABLES if t is not PUBLISH_LOG}
             _append_publish_log(conn, request, publish_id, has_previous, as_of, counts)
             counts[PUBLISH_LOG.name] = _count(conn, PUBLISH_LOG)
@@ -238,13 +243,14 @@ def _build_incremental(
     files: list[Path],
     request: PublishRequest,
     has_previous: bool,
+    day_column: str = "as_of_date",
 ) -> None:
     """Previously published days, with this run's days replaced by its (gated) gold files."""
     fresh = f"select * from read_parquet({_files_literal(files)}, hive_partitioning = false)"
     params: list[object] = []
     source = fresh
     if has_previous and _published(conn, table):
-        kept = f"select * from previous.{table.name} where as_of_date not between ? and ?"
+        kept = f"select * from previous.{table.name} where {day_column} not between ? and ?"
         source = f"{kept} union all by name {fresh}"
         params = [request.days[0], request.days[-1]]
     order = ", ".join(table.primary_key)

@@ -172,6 +172,21 @@ EXPERIMENT_RESULTS = PublishedTable(
     },
 )
 
+DATA_QUALITY_LOG = PublishedTable(
+    "data_quality_log",
+    "What the extract gate did with every delivered file: rows read, kept, dropped as exact duplicates, "
+    "quarantined, and quarantined per failed check. Quarantined rows themselves stay in data/quarantine/.",
+    ("delivery_day", "source", "outcome", "failed_check"),
+    {
+        "delivery_day": "Day the file was delivered.",
+        "source": "orders, events or customers.",
+        "source_file": "Landing file the rows came from.",
+        "outcome": "read, valid, exact_duplicate_dropped, quarantined, or quarantined_by_check.",
+        "failed_check": "For quarantined_by_check: the column or row check that failed; '' for the totals.",
+        "rows": "Number of rows.",
+    },
+)
+
 CUSTOMERS = PublishedTable(
     "customers",
     "Pseudonymous customer attributes BI may join on (no names, emails or birthdays).",
@@ -202,7 +217,8 @@ PUBLISH_LOG = PublishedTable(
 
 PUBLISHED_TABLES = (
     SEGMENT_MEMBERSHIP, SEGMENT_HISTORY, SEGMENT_MIGRATION, SEGMENT_CATALOG, AUDIENCE_EXPORT,
-    SEGMENT_KPIS_DAILY, KPI_DAILY, COHORT_RETENTION, EXPERIMENT_RESULTS, CUSTOMERS, PUBLISH_LOG,
+    SEGMENT_KPIS_DAILY, KPI_DAILY, COHORT_RETENTION, EXPERIMENT_RESULTS, DATA_QUALITY_LOG,
+    CUSTOMERS, PUBLISH_LOG,
 )  # fmt: skip
 
 

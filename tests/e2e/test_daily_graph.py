@@ -149,6 +149,14 @@ def test_sample_window_publishes_hand_computed_results(pipeline: tuple[Settings,
         (date(2025, 9, 1), 0, 2, 1.0)  # c1 and c2 first bought in September; the test account does not count
     ]
 
+    quality = published(settings, "data_quality_log", "delivery_day, source, outcome")
+    orders_day1 = dict(
+        quality.filter((pl.col("source") == "orders") & (pl.col("delivery_day") == DAYS[0]))
+        .select("outcome", "rows")
+        .iter_rows()
+    )
+    assert orders_day1 == {"read": 2, "valid": 2, "exact_duplicate_dropped": 0, "quarantined": 0}
+
     customers = published(settings, "customers", "customer_key")
     assert customers.height == 4 and "email" not in customers.columns
     assert customers["marketing_consent"].null_count() == 1  # c5: never in the CRM
