@@ -21,6 +21,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from orchestration.behaviour_settings import BehaviourSettings
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "pipeline.toml"
 SCORE_RANGE = range(1, 6)
@@ -84,7 +86,6 @@ class RfmSegmentRule(Section):
 
 class RfmSettings(Section):
     window_days: int = Field(gt=0)
-    churn_after_days: int = Field(gt=0)
     no_purchase_segment: str
     no_purchase_action: str = Field(min_length=1)
     segments: list[RfmSegmentRule]
@@ -117,6 +118,7 @@ class Settings(BaseSettings):
     transform: TransformSettings
     experiments: ExperimentSettings
     rfm: RfmSettings
+    behaviour: BehaviourSettings
 
     @classmethod
     def settings_customise_sources(
@@ -131,6 +133,26 @@ class Settings(BaseSettings):
         if not config_file.is_file():
             raise FileNotFoundError(f"configuration file {config_file} does not exist (SEGMENTS_CONFIG_FILE)")
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+
+    @model_validator(mode="after")
+    def _every_segment_has_an_action(self) -> Settings:
+        from assets.segments.behaviour import segment_names
+
+        emitted = segment_names(self.behaviour, self.extract.product_categories)
+        for family, names in emitted.items():
+            configured = self.behaviour.actions.get(family, {})
+            missing = [n for n in names if n not in configured]
+            unknown = sorted(set(configured) - set(names))
+            if missing:
+                raise ValueError(
+                    f"behaviour.actions.{family}: no recommended action for segment(s) {missing}"
+                )
+            if unknown:
+                raise ValueError(f"behaviour.actions.{family}: unknown segment(s) {unknown}")
+        unknown_families = sorted(set(self.behaviour.actions) - set(emitted))
+        if unknown_families:
+            raise ValueError(f"behaviour.actions: unknown famil(ies) {unknown_families}")
+        return self
 
     @model_validator(mode="after")
     def _currencies_have_rates(self) -> Settings:

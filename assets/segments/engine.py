@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 
 import polars as pl
 
+from assets.segments.behaviour import FAMILIES, segment_names
 from assets.segments.features import FeatureWindows, features_as_of
 from assets.segments.rfm import rfm_family
 from orchestration.settings import Settings
@@ -35,7 +37,12 @@ class Inputs:
 
 
 def family_functions(settings: Settings) -> list[tuple[str, FamilyFunction]]:
-    return [("rfm", lambda features: rfm_family(features, settings.rfm))]
+    behaviour = settings.behaviour
+    families: list[tuple[str, FamilyFunction]] = [
+        ("rfm", lambda features: rfm_family(features, settings.rfm))
+    ]
+    families += [(name, partial(function, cfg=behaviour)) for name, function in FAMILIES.items()]
+    return families
 
 
 def segment_catalog(settings: Settings) -> pl.DataFrame:
@@ -43,17 +50,20 @@ def segment_catalog(settings: Settings) -> pl.DataFrame:
     rfm = [(rule.name, rule.action) for rule in settings.rfm.segments]
     rfm.append((settings.rfm.no_purchase_segment, settings.rfm.no_purchase_action))
     rows = [("rfm", name, action) for name, action in rfm]
+    for family, names in segment_names(settings.behaviour, settings.extract.product_categories).items():
+        rows += [(family, name, settings.behaviour.actions[family][name]) for name in names]
     return pl.DataFrame(rows, schema=["family", "segment", "recommended_action"], orient="row")
 
 
 def feature_windows(settings: Settings) -> FeatureWindows:
+    behaviour = settings.behaviour
     return FeatureWindows(
         purchase_days=settings.rfm.window_days,
-        engagement_days=28,
-        holiday_start=(11, 15),
-        holiday_end=(12, 31),
-        birthday_window_days=7,
-        cart_horizon_hours=24,
+        engagement_days=behaviour.engagement_window_days,
+        holiday_start=behaviour.month_day(0),
+        holiday_end=behaviour.month_day(1),
+        birthday_window_days=behaviour.birthday_window_days,
+        cart_horizon_hours=behaviour.cart_horizon_hours,
     )
 
 

@@ -113,6 +113,7 @@ def _engagement_window(activity: pl.LazyFrame) -> pl.LazyFrame:
     return activity.group_by("customer_key").agg(
         *[pl.col(c).sum().cast(pl.Int64 if c == "session_seconds" else pl.Int32) for c in ENGAGEMENT_COUNTS],
         active.sum().cast(pl.Int32).alias("active_days"),
+        pl.col("orders_placed").sum().cast(pl.Int32).alias("recent_orders"),
     )
 
 
@@ -161,8 +162,8 @@ def features_as_of(
         pl.col("activity_date").is_between(engagement_start, as_of, closed="right")
     )
     zero_if_missing = [
-        *ENGAGEMENT_COUNTS, "active_days", "cart_sessions", "abandoned_cart_sessions", "frequency",
-        "orders_with_discount", "holiday_orders", "birthday_window_orders", "orders_ever",
+        *ENGAGEMENT_COUNTS, "active_days", "recent_orders", "cart_sessions", "abandoned_cart_sessions",
+        "frequency", "orders_with_discount", "holiday_orders", "birthday_window_orders", "orders_ever",
     ]  # fmt: skip
     return (
         known.join(_lifetime(known_orders), on="customer_key", how="left")
