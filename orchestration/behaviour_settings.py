@@ -31,6 +31,7 @@ class LifecycleSettings(_Section):
     active_days: int = Field(gt=0)
     dormant_after_days: int = Field(gt=0)
     churn_after_days: int = Field(gt=0)
+    resurrected_min_gap_days: int = Field(gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> LifecycleSettings:

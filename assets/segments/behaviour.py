@@ -47,7 +47,7 @@ def lifecycle(features: pl.LazyFrame, cfg: BehaviourSettings) -> pl.LazyFrame:
         .when(since_last > c.dormant_after_days).then(pl.lit("dormant"))
         .when(since_last > c.active_days).then(pl.lit("at_risk"))
         .when(pl.col("orders_ever") == 1).then(pl.lit("new"))
-        .when(gap_before_last > c.dormant_after_days).then(pl.lit("resurrected"))
+        .when(gap_before_last > c.resurrected_min_gap_days).then(pl.lit("resurrected"))
         .otherwise(pl.lit("returning"))
     )  # fmt: skip
     return _family(features, "lifecycle", segment, since_last)
