@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from assets.extract.landing import CUSTOMERS, EVENTS, ORDERS
 from sample_data.activity import APP, EMAIL, EVENT_CHANNELS, EVENT_TYPES, STATUSES, SURVEY, VARIANTS, Batch
 from sample_data.calendar import COUNTRIES, CURRENCIES, DAY_MS, Campaign, epoch_day, tz_offsets_minutes
 from sample_data.dirt import (
@@ -34,40 +35,10 @@ from sample_data.dirt import (
 from sample_data.personas import CATEGORIES, ORDER_CHANNELS
 from sample_data.population import Population
 
-ORDER_COLUMNS = (
-    "order_id",
-    "customer_id",
-    "email",
-    "order_ts",
-    "status",
-    "amount",
-    "discount",
-    "currency",
-    "channel",
-    "product_category",
-)
-EVENT_FIELDS = (
-    "event_id",
-    "customer_id",
-    "event_type",
-    "event_ts",
-    "channel",
-    "product_category",
-    "campaign_id",
-    "variant",
-    "csat_score",
-)
-CUSTOMER_COLUMNS = (
-    "customer_id",
-    "email",
-    "first_name",
-    "last_name",
-    "signup_date",
-    "birthday",
-    "country",
-    "marketing_consent",
-    "updated_at",
-)
+# The file layouts are the pipeline's input contract: one definition, shared with the extract stage.
+ORDER_COLUMNS = ORDERS.columns
+EVENT_FIELDS = EVENTS.columns
+CUSTOMER_COLUMNS = CUSTOMERS.columns
 
 
 @dataclass
