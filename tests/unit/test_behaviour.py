@@ -83,7 +83,8 @@ def test_usage_price_affinity_occasion_browsing_loyalty_by_hand() -> None:
     assert segment("occasion", frequency=2, birthday_window_orders=1) == "birthday_buyer"
     assert segment("occasion", frequency=4, season_top_share=0.75) == "seasonal_buyer"
     assert segment("occasion", frequency=1, holiday_orders=1) == "not_seasonal"  # too few orders
-    assert segment("browsing", cart_sessions=3, abandoned_cart_sessions=2) == "cart_abandoner"
+    assert segment("browsing", cart_sessions=3, abandoned_cart_sessions=2) == "cart_abandoner"  # 2/3 ≥ 0.6
+    assert segment("browsing", cart_sessions=2, abandoned_cart_sessions=1, page_views=2) == "inactive_browser"
     assert segment("browsing", cart_sessions=5, abandoned_cart_sessions=2, page_views=30) == "window_shopper"
     assert segment("browsing", recent_orders=1, page_views=30) == "converter"
     assert segment("browsing") == "inactive_browser"
