@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 from datetime import date
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -25,7 +26,8 @@ from orchestration.behaviour_settings import BehaviourSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "pipeline.toml"
-SCORE_RANGE = range(1, 6)
+SCORE_BINS = 5
+SCORE_RANGE = range(1, SCORE_BINS + 1)
 
 # Used only when SEGMENTS_PSEUDONYMISATION_KEY is unset and SEGMENTS_ENVIRONMENT is not "production":
 # it lets the bundled sample run with zero setup. Customer keys made with it are not secret.
@@ -84,11 +86,39 @@ class RfmSegmentRule(Section):
         )
 
 
+class RfmThresholds(Section):
+    """Fixed cut points instead of quantiles: four strictly increasing values give scores 1..5.
+
+    Recency counts days (fewer is better: at most the first cut point scores 5); frequency and
+    monetary score 5 at or above the last cut point.
+    """
+
+    recency_days: list[float]
+    frequency: list[float]
+    monetary_eur: list[float]
+
+    @field_validator("recency_days", "frequency", "monetary_eur")
+    @classmethod
+    def _four_increasing(cls, cuts: list[float]) -> list[float]:
+        if len(cuts) != SCORE_BINS - 1 or any(b <= a for a, b in pairwise(cuts)):
+            raise ValueError(f"needs {SCORE_BINS - 1} strictly increasing cut points, got {cuts}")
+        return cuts
+
+
 class RfmSettings(Section):
     window_days: int = Field(gt=0)
+    # "quantile": scores from ranks among the window's buyers; "thresholds": fixed cut points below.
+    scoring: Literal["quantile", "thresholds"] = "quantile"
+    thresholds: RfmThresholds | None = None
     no_purchase_segment: str
     no_purchase_action: str = Field(min_length=1)
     segments: list[RfmSegmentRule]
+
+    @model_validator(mode="after")
+    def _thresholds_when_needed(self) -> RfmSettings:
+        if self.scoring == "thresholds" and self.thresholds is None:
+            raise ValueError("rfm.thresholds is required when rfm.scoring = 'thresholds'")
+        return self
 
     @model_validator(mode="after")
     def _grid_covered_exactly_once(self) -> RfmSettings:

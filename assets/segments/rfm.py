@@ -92,29 +92,44 @@ def rfm_segments(
     )
 
 
+SCORE_NAMES = ("recency_score", "frequency_score", "monetary_score")
+
+
+def threshold_score(value: pl.Expr, cuts: list[float], lower_is_better: bool = False) -> pl.Expr:
+    """1..5 from four fixed cut points: for "higher is better", score = 1 + number of cuts <= value."""
+    passed = pl.sum_horizontal(
+        [(value <= cut if lower_is_better else value >= cut).cast(pl.Int8) for cut in cuts]
+    )
+    return (passed + 1).cast(pl.Int8)
+
+
 def rfm_family(features: pl.LazyFrame, cfg: RfmSettings) -> pl.LazyFrame:
     """The RFM family in the common family shape, from the per-day features frame.
 
-    Scores are ranked within each as_of_date, so one frame may hold many days.
+    Quantile scores are ranked within each as_of_date, so one frame may hold many days; with
+    `rfm.scoring = "thresholds"` the fixed cut points of `rfm.thresholds` decide instead.
     """
     bought = pl.col("frequency") > 0
-    buyers = bought.sum().over("as_of_date")
-
-    def score(goodness: pl.Expr) -> pl.Expr:
-        rank = pl.when(bought).then(goodness).otherwise(None).rank(method="min").over("as_of_date")
-        return (((rank - 1) * SCORE_BINS) // buyers + 1).cast(pl.Int8)
-
-    recency_days = pl.when(bought).then(pl.col("days_since_last_order"))
-    return (
-        features.with_columns(recency_days.alias("_recency"))
-        .select(
-            "customer_key",
-            "as_of_date",
-            pl.lit("rfm").alias("family"),
-            pl.col("_recency").cast(pl.Float64).alias("score"),
-            score(-pl.col("_recency")).alias("recency_score"),
-            score(pl.col("frequency")).alias("frequency_score"),
-            score(pl.col("monetary_eur")).alias("monetary_score"),
-        )
-        .with_columns(segment_expr(cfg).alias("segment"))
-    )
+    recency = pl.when(bought).then(pl.col("days_since_last_order"))
+    values = (recency, pl.col("frequency"), pl.col("monetary_eur"))
+    if cfg.scoring == "thresholds" and cfg.thresholds is not None:
+        cuts = (cfg.thresholds.recency_days, cfg.thresholds.frequency, cfg.thresholds.monetary_eur)
+        fewer_is_better = (True, False, False)  # recency counts days since the last order
+        scores = [
+            pl.when(bought).then(threshold_score(value, cut, lower))
+            for value, cut, lower in zip(values, cuts, fewer_is_better, strict=True)
+        ]
+    else:
+        buyers = bought.sum().over("as_of_date")
+        goodness = (-recency, values[1], values[2])
+        scores = [
+            (((pl.when(bought).then(g).rank(method="min").over("as_of_date") - 1) * SCORE_BINS) // buyers + 1)
+            for g in goodness
+        ]
+    return features.select(
+        "customer_key",
+        "as_of_date",
+        pl.lit("rfm").alias("family"),
+        recency.cast(pl.Float64).alias("score"),
+        *[score.cast(pl.Int8).alias(name) for score, name in zip(scores, SCORE_NAMES, strict=True)],
+    ).with_columns(segment_expr(cfg).alias("segment"))

@@ -141,3 +141,35 @@ def test_rfm_family_equals_rfm_segments(rows: list[tuple[str, int, int, int]]) -
         "segment", "recency_score", "frequency_score", "monetary_score"
     )
     assert left.equals(right)
+
+
+def test_rfm_fixed_thresholds_score_by_cut_points() -> None:
+    from orchestration.settings import RfmThresholds
+
+    cfg = get_settings().rfm.model_copy(
+        update={
+            "scoring": "thresholds",
+            "thresholds": RfmThresholds(
+                recency_days=[7, 30, 90, 180], frequency=[2, 3, 5, 10], monetary_eur=[50, 100, 250, 500]
+            ),
+        }
+    )
+    rows = [
+        ("a", D - timedelta(days=3), D, 600.0, 0.0, "toys"),  # recency 3 ≤ 7 → 5; 1 order → 1; 600 ≥ 500 → 5
+        ("b", D - timedelta(days=30), D, 50.0, 0.0, "toys"),  # 30 ≤ 30 → 4; 50 ≥ 50 → 2
+        ("b", D - timedelta(days=200), D, 49.0, 0.0, "toys"),  # 2 orders → 2; total 99 → 2
+    ]
+    out = rfm_family(
+        features_as_of(customers("a", "b", "c"), orders(rows), NO_ACTIVITY, NO_CARTS, D, WINDOWS), cfg
+    )
+    scores = (
+        out.collect()
+        .sort("customer_key")
+        .select("recency_score", "frequency_score", "monetary_score", "segment")
+        .rows()
+    )
+    assert scores == [
+        (5, 1, 5, "New"),
+        (4, 2, 2, "Potential Loyalist"),
+        (None, None, None, "No Recent Purchase"),
+    ]

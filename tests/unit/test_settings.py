@@ -58,6 +58,14 @@ def test_production_requires_a_real_key(monkeypatch: pytest.MonkeyPatch) -> None
         (('name = "Loyal"', 'name = "Champions"'), "segment names repeated: ['Champions']"),
         (("window_days = 365", "window_days = 0"), "rfm.window_days"),
         (("GBP = 1.17\n", ""), "no rate for extract.currencies ['GBP']"),
+        (
+            ("window_days = 365\n", 'window_days = 365\nscoring = "thresholds"\n'),
+            "rfm.thresholds is required",
+        ),
+        (
+            ("window_days = 365\n", "window_days = 365\n[rfm.thresholds]\nrecency_days = [7, 30, 30, 180]\n"),
+            "strictly increasing cut points",
+        ),
         (("max_lateness_days = 7", "max_lateness_days = 7\nunknown_key = 1"), "extract.unknown_key"),
     ],
 )
