@@ -17,6 +17,7 @@ import duckdb
 from assets.extract.landing import ORDERS
 from assets.publish.tables import PUBLISHED_TABLES, SEGMENT_CATALOG
 from assets.work_db import scalar
+from orchestration.partitions import daily_partitions
 from orchestration.settings import get_settings
 
 
@@ -78,6 +79,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no landing files in {get_settings().landing_dir}; run `make sample` first", file=sys.stderr)
         return 2
     start, end = args.start or days[0], args.end or days[-1]
+    first_key, last_key = (
+        daily_partitions.get_first_partition_key(),
+        daily_partitions.get_last_partition_key(),
+    )
+    if start.isoformat() < first_key or end.isoformat() > last_key:
+        print(
+            f"{start} .. {end} is outside the daily partitions {first_key} .. {last_key} "
+            "(partitions_start in config/pipeline.toml or SEGMENTS_PARTITIONS_START; days after "
+            "yesterday do not exist yet)",
+            file=sys.stderr,
+        )
+        return 2
     print(f"materializing {start} .. {end} as one run")
     result = run_range(start, end)
     print(summary(result))
