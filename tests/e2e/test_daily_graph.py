@@ -49,6 +49,11 @@ def snapshot(settings: Settings) -> dict[str, pl.DataFrame]:
     }
 
 
+def assert_published_equal(settings: Settings, expected: dict[str, pl.DataFrame]) -> None:
+    for table, frame in snapshot(settings).items():
+        assert frame.equals(expected[table]), table
+
+
 def test_sample_window_publishes_hand_computed_results(pipeline: tuple[Settings, Runner]) -> None:
     settings, run = pipeline
     result = run(DAYS[0], DAYS[-1])
@@ -168,9 +173,7 @@ def test_rerunning_a_partition_changes_nothing(pipeline: tuple[Settings, Runner]
     before = snapshot(settings)
     assert run(DAYS[1], DAYS[1]).success
     assert run(DAYS[-1], DAYS[-1]).success
-    after = snapshot(settings)
-    for table, frame in before.items():
-        assert frame.equals(after[table]), table
+    assert_published_equal(settings, before)
     assert published(settings, "publish_log", "published_at").height == 3
 
 
@@ -181,8 +184,7 @@ def test_day_by_day_equals_one_backfill_run(pipeline: tuple[Settings, Runner]) -
     one_by_one = snapshot(settings)
     settings.serving_db.unlink()
     assert run(DAYS[0], DAYS[-1]).success
-    for table, frame in snapshot(settings).items():
-        assert frame.equals(one_by_one[table]), table
+    assert_published_equal(settings, one_by_one)
 
 
 def test_corrupt_landing_file_stops_publish_and_keeps_the_last_good_one(
@@ -207,8 +209,7 @@ def test_corrupt_landing_file_stops_publish_and_keeps_the_last_good_one(
     planned = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "serving_warehouse" not in planned
     assert settings.serving_db.read_bytes() == serving_bytes
-    for table, frame in snapshot(settings).items():
-        assert frame.equals(before[table]), table
+    assert_published_equal(settings, before)
 
 
 def test_published_columns_match_the_documented_tables(pipeline: tuple[Settings, Runner]) -> None:
@@ -225,9 +226,7 @@ def test_published_columns_match_the_documented_tables(pipeline: tuple[Settings,
             assert all(comment for _, comment in columns), table.name
 
 
-def test_failing_dbt_test_blocks_segments_and_publish(
-    pipeline: tuple[Settings, Runner], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failing_dbt_test_blocks_segments_and_publish(pipeline: tuple[Settings, Runner]) -> None:
     """Bronze that slipped past extract (written by hand here) must still be stopped by dbt's tests."""
     from assets.partition_store import partition_path
 
@@ -256,8 +255,7 @@ def test_failing_dbt_test_blocks_segments_and_publish(
     assert any("fct_orders" in name or "stg_orders" in name for name in failed_checks), failed_checks
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert not materialized & {"segment_history", "segment_kpis", "serving_warehouse"}
-    for table, frame in snapshot(settings).items():
-        assert frame.equals(before[table]), table
+    assert_published_equal(settings, before)
 
 
 def test_failing_gx_suite_blocks_publish(
@@ -283,5 +281,4 @@ def test_failing_gx_suite_blocks_publish(
     assert {f["kwargs"].get("column") for f in failures} >= {"segment_vs_mart_eur", "total_vs_mart_eur"}
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "segment_kpis" in materialized and "serving_warehouse" not in materialized
-    for table, frame in snapshot(settings).items():
-        assert frame.equals(before[table]), table
+    assert_published_equal(settings, before)
