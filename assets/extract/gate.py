@@ -15,7 +15,7 @@ import pandera.polars as pa
 import polars as pl
 
 from assets.extract.landing import RAW_LINE, SOURCE_FILE, SOURCE_ROW, LandingSource
-from assets.extract.parsing import REASON, typed_with_parse_reasons
+from assets.extract.parsing import REASON, shown_value, typed_with_parse_reasons
 from assets.extract.schemas import WINDOW_END, WINDOW_START
 
 RAW_RECORD = "raw_record"
@@ -126,7 +126,9 @@ def _schema_reasons(typed: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.S
             positions.gather(pl.Series(failures["index"].cast(pl.UInt32))).alias("position"),
             pl.when(pl.col("schema_context") == "DataFrameSchema")
             .then(pl.format("row check: {}", "check"))
-            .otherwise(pl.format("{}: failed {} (value {})", "column", "check", "failure_case"))
+            .otherwise(
+                pl.format("{}: failed {} (value {})", "column", "check", shown_value(pl.col("failure_case")))
+            )
             .alias(REASON),
         )
         .group_by("position")

@@ -7,6 +7,9 @@ contract: a missing file, missing/extra columns, bytes that are not UTF-8, JSON 
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +20,11 @@ import polars as pl
 SOURCE_ROW = "source_row"
 SOURCE_FILE = "source_file"
 RAW_LINE = "raw_line"
+# Why a record could not even be split into fields (a JSONL line that is not an object, a CSV row
+# with an unbalanced quote or the wrong number of fields); null for readable records. The gate turns
+# it into the quarantine reason, next to the original text in `raw_line`.
+READ_ERROR = "read_error"
+NOT_A_JSON_OBJECT = "line is not a valid JSON object"
 
 
 class LandingContractError(Exception):
@@ -90,36 +98,96 @@ CUSTOMERS = LandingSource(
 def read_landing_file(source: LandingSource, landing_dir: Path, day: date) -> pl.DataFrame:
     """All rows of the day's file as text, plus `source_file` and 1-based `source_row`.
 
-    JSON lines that cannot be parsed are kept (as `raw_line`, every field null) so the caller can
-    quarantine them with a reason instead of losing them.
+    JSON lines and CSV rows that cannot be split into fields are kept (as `raw_line`, every field
+    null, `read_error` saying why) so the caller can quarantine them instead of losing them.
     """
     path = source.path_for(landing_dir, day)
     if not path.is_file():
         raise LandingContractError(f"{path}: landing file for {source.name} on {day} is missing")
     raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8")
+        # Bad-input corpus: a UTF-8 byte order mark is tolerated (Excel writes one); "utf-8-sig"
+        # drops it so it does not end up glued to the first column name or the first JSON line.
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        # The line number makes a Latin-1 "é" or a UTF-16 file findable without a hex editor.
+        line = raw[: exc.start].count(b"\n") + 1
         raise LandingContractError(
-            f"{path}: not valid UTF-8 (byte {exc.start}: {exc.reason}); re-export the file as UTF-8"
+            f"{path}: not valid UTF-8 (line {line}, byte {exc.start}: {exc.reason}); "
+            "re-export the file as UTF-8"
         ) from exc
     frame = _read_csv(path, text, source) if source.file_format == "csv" else _read_jsonl(path, text, source)
     return frame.with_columns(pl.lit(str(path)).alias(SOURCE_FILE))
 
 
 def _read_csv(path: Path, text: str, source: LandingSource) -> pl.DataFrame:
+    """Split with the `csv` module, record by record, so one malformed row costs only itself.
+
+    Bad-input corpus: `pl.read_csv` failed the whole file on one unbalanced quote or one row with
+    an extra field (with a message naming neither the line nor the problem), and silently padded a
+    truncated last row with nulls. Here a row that cannot be split into exactly the header's fields
+    is kept whole in `raw_line` with a `read_error`, and reading resumes on the next line.
+    """
     if not text.strip():
         raise LandingContractError(f"{path}: file is empty (expected at least the header row)")
-    try:
-        frame = pl.read_csv(text.encode(), infer_schema=False, has_header=True)
-    except pl.exceptions.PolarsError as exc:
-        raise LandingContractError(f"{path}: not a readable CSV file: {exc}") from exc
-    _check_columns(path, frame.columns, source)
-    return (
-        frame.select(source.columns)
-        .with_row_index(SOURCE_ROW, offset=1)
-        .with_columns(pl.col(SOURCE_ROW).cast(pl.Int64), pl.lit(None, pl.String).alias(RAW_LINE))
-    )
+    lines = io.StringIO(text, newline="").readlines()
+    # The default limit (128 KiB a field) made a 5 MB cell crash the reader; it is a bad value instead.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    records = iter(_csv_records(lines))
+    header_start, _, header, problem = next(records, (0, 0, None, "no header row"))
+    if header is None:
+        raise LandingContractError(f"{path}: header row (line {header_start + 1}) is not readable: {problem}")
+    _check_columns(path, header, source)
+    positions = [header.index(column) for column in source.columns]
+    data: dict[str, list[object]] = {c: [] for c in (SOURCE_ROW, *source.columns, RAW_LINE, READ_ERROR)}
+    for start, end, fields, problem in records:
+        if fields is not None and len(fields) != len(header):
+            problem = f"malformed CSV row: {len(fields)} fields where the header has {len(header)}"
+        data[SOURCE_ROW].append(start - header_start)  # 1-based data row: the header is row 0
+        data[RAW_LINE].append("".join(lines[start:end]) if problem else None)
+        data[READ_ERROR].append(problem)
+        for column, position in zip(source.columns, positions, strict=True):
+            data[column].append(None if problem else fields[position])  # type: ignore[index]
+    schema = {SOURCE_ROW: pl.Int64, **dict.fromkeys(source.columns, pl.String)}
+    return pl.DataFrame(data, schema={**schema, RAW_LINE: pl.String, READ_ERROR: pl.String})
+
+
+def _csv_records(lines: list[str]) -> list[tuple[int, int, list[str] | None, str | None]]:
+    """RFC 4180 records as (first line index, end line index, fields or None, problem), blank lines skipped.
+
+    A quote that never closes either hits the end of the file (`csv.Error`) or swallows the
+    following lines into one record of the wrong width. Either way only the line where it opened is
+    reported as malformed, and parsing restarts on the line after it, so its neighbours still load.
+    """
+    records: list[tuple[int, int, list[str] | None, str | None]] = []
+    width: int | None = None
+    resume = 0
+    while resume < len(lines):
+        offset, consumed = resume, 0
+        reader = csv.reader(itertools.islice(lines, offset, None), strict=True)
+        try:
+            for fields in reader:
+                start, consumed = offset + consumed, reader.line_num
+                end = offset + consumed
+                if not "".join(fields).strip():
+                    continue
+                width = len(fields) if width is None else width
+                if len(fields) != width and end - start > 1:
+                    records.append((start, start + 1, None, _UNBALANCED))
+                    resume = start + 1
+                    break
+                records.append((start, end, fields, None))
+            else:
+                return records
+        except csv.Error as exc:
+            start = offset + consumed
+            problem = _UNBALANCED if "end of data" in str(exc) else f"malformed CSV row: {exc}"
+            records.append((start, start + 1, None, problem))
+            resume = start + 1
+    return records
+
+
+_UNBALANCED = "malformed CSV row: unbalanced quote (a quoted field opened on this line never closes)"
 
 
 def _read_jsonl(path: Path, text: str, source: LandingSource) -> pl.DataFrame:
@@ -132,7 +200,10 @@ def _read_jsonl(path: Path, text: str, source: LandingSource) -> pl.DataFrame:
     """
     rows: list[dict[str, object]] = []
     fields_seen: set[str] = set()
-    for line_number, line in enumerate(text.splitlines(), start=1):
+    # Bad-input corpus: split on "\n" only. `str.splitlines` also splits on U+2028, U+0085, \x0c ...,
+    # which JSON allows raw inside strings, and so broke valid lines in two.
+    for line_number, terminated in enumerate(text.removesuffix("\n").split("\n"), start=1):
+        line = terminated.removesuffix("\r")
         if not line.strip():
             continue
         try:
@@ -140,7 +211,7 @@ def _read_jsonl(path: Path, text: str, source: LandingSource) -> pl.DataFrame:
         except json.JSONDecodeError:
             obj = None
         if not isinstance(obj, dict):
-            rows.append({SOURCE_ROW: line_number, RAW_LINE: line})
+            rows.append({SOURCE_ROW: line_number, RAW_LINE: line, READ_ERROR: NOT_A_JSON_OBJECT})
             continue
         unknown = sorted(set(obj) - set(source.columns))
         if unknown:
@@ -156,7 +227,7 @@ def _read_jsonl(path: Path, text: str, source: LandingSource) -> pl.DataFrame:
             f"{path}: no line carries the field(s) {never_seen}; expected fields {list(source.columns)}"
         )
     schema = {SOURCE_ROW: pl.Int64, **dict.fromkeys(source.columns, pl.String), RAW_LINE: pl.String}
-    return pl.DataFrame(rows, schema=schema)
+    return pl.DataFrame(rows, schema={**schema, READ_ERROR: pl.String})
 
 
 def _as_text(value: object) -> str | None:
@@ -168,8 +239,10 @@ def _as_text(value: object) -> str | None:
 def _check_columns(path: Path, found: list[str], source: LandingSource) -> None:
     missing = [c for c in source.columns if c not in found]
     extra = [c for c in found if c not in source.columns]
-    if missing or extra:
-        parts = []
+    # Bad-input corpus: a column named twice would be ambiguous (which one is the amount?).
+    repeated = sorted({c for c in found if found.count(c) > 1})
+    if missing or extra or repeated:
+        parts = [f"column(s) {repeated} appear more than once"] if repeated else []
         if missing:
             parts.append(f"missing column(s) {missing}")
         if extra:

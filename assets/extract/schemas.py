@@ -46,9 +46,10 @@ def orders_model(cfg: ExtractSettings) -> type[pa.DataFrameModel]:
         def discount_within_amount(cls, data: pa.PolarsData) -> pl.LazyFrame:
             return data.lazyframe.select(pl.col("discount") <= pl.col("amount"))
 
-        @pa.dataframe_check(error="order_ts outside the delivery window (future, or later than allowed)")
+        # A column check (was a dataframe check) so the quarantine reason quotes the offending value.
+        @pa.check("order_ts", error="order_ts outside the delivery window (future, or later than allowed)")
         def order_ts_in_delivery_window(cls, data: pa.PolarsData) -> pl.LazyFrame:
-            return _within_delivery_window(data, "order_ts")
+            return _within_delivery_window(data, data.key)
 
     return Orders
 
@@ -71,9 +72,10 @@ def events_model(cfg: ExtractSettings) -> type[pa.DataFrameModel]:
             name = "events"
             strict = "filter"
 
-        @pa.dataframe_check(error="event_ts outside the delivery window (future, or later than allowed)")
+        # A column check (was a dataframe check) so the quarantine reason quotes the offending value.
+        @pa.check("event_ts", error="event_ts outside the delivery window (future, or later than allowed)")
         def event_ts_in_delivery_window(cls, data: pa.PolarsData) -> pl.LazyFrame:
-            return _within_delivery_window(data, "event_ts")
+            return _within_delivery_window(data, data.key)
 
         @pa.dataframe_check(error="email events need a campaign_id")
         def email_events_have_campaign(cls, data: pa.PolarsData) -> pl.LazyFrame:
