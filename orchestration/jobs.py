@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions
+from orchestration.settings import get_settings
+
+_operations = get_settings().operations
 
 daily_segmentation_job = dg.define_asset_job(
     name="daily_segmentation",
     selection=dg.AssetSelection.all(),
-    partitions_def=daily_partitions,
     description="Extract → dbt → segments → KPIs → publish for one day or a range (one run per range).",
+    # Broken landing files raise Failure(allow_retries=False) and failed blocking checks are not
+    # retried by Dagster either: only errors that might pass on a second try (I/O, locks) are.
+    op_retry_policy=dg.RetryPolicy(
+        max_retries=_operations.retry_max,
+        delay=_operations.retry_delay_seconds,
+        backoff=dg.Backoff.EXPONENTIAL,
+        jitter=dg.Jitter.PLUS_MINUS,
+    ),
 )
 
 # Landing files for day D are complete after midnight; 02:00 leaves the shop's export time to finish.

@@ -52,6 +52,14 @@ class ExtractSettings(Section):
     max_quarantine_share: float = Field(ge=0, le=1)
 
 
+class OperationsSettings(Section):
+    lookback_days: int = Field(ge=0)
+    sensor_interval_seconds: int = Field(ge=30)
+    retry_max: int = Field(ge=0)
+    retry_delay_seconds: float = Field(ge=0)
+    segment_chunk_memberships: int = Field(gt=0)
+
+
 class TransformSettings(Section):
     session_gap_minutes: int = Field(gt=0)
     fx_rates_to_eur: dict[str, float]
@@ -63,6 +71,45 @@ class ExperimentSettings(Section):
     confidence_level: float = Field(gt=0, lt=1)
     min_exposures_per_arm: int = Field(ge=1)
     min_conversions_per_arm: int = Field(ge=0)
+
+
+class CampaignSettings(Section):
+    """What each campaign cost (EUR), for campaign ROI; a campaign without a cost gets a null ROI."""
+
+    cost_eur: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("cost_eur")
+    @classmethod
+    def _costs_not_negative(cls, costs: dict[str, float]) -> dict[str, float]:
+        negative = sorted(name for name, cost in costs.items() if not cost >= 0)
+        if negative:
+            raise ValueError(f"campaigns.cost_eur: cost must be a number >= 0 for {negative}")
+        return costs
+
+
+class ClvSettings(Section):
+    """Customer lifetime value (assets/kpis/clv.py, docs/clv.md)."""
+
+    horizon_months: int = Field(gt=0, description="Prediction horizon; a month is 30 days (pymc-marketing).")
+    margin_share: float = Field(gt=0, le=1, description="Margin as a share of net revenue.")
+    monthly_discount_rate: float = Field(ge=0, lt=1)
+    p_alive_threshold: float = Field(gt=0, lt=1, description="Repeat buyers below it are predicted_at_risk.")
+    priors: Literal["flat", "library_default"]
+    min_repeat_customers: int = Field(ge=1, description="Fewer repeat buyers: no fit, predictions null.")
+
+    @property
+    def horizon_days(self) -> int:
+        return self.horizon_months * 30
+
+
+class WarehouseSettings(Section):
+    """PostgreSQL publish (docs/warehouse.md). The URL is a secret: only the WAREHOUSE_URL env var sets it."""
+
+    schema_name: str = Field("segments", pattern=r"^[a-z_][a-z0-9_]{0,39}$")
+    reader_role: str = Field("segments_reader", pattern=r"^[a-z_][a-z0-9_]{0,39}$")
+    # The swap retries without queueing behind BI queries this long, then queues once for lock_timeout.
+    swap_wait_seconds: float = Field(30.0, ge=0)
+    lock_timeout_seconds: float = Field(10.0, gt=0)
 
 
 class RfmSegmentRule(Section):
@@ -144,9 +191,15 @@ class Settings(BaseSettings):
     partitions_start: date
     environment: str = "development"
     pseudonymisation_key: SecretStr | None = None
+    # Publishing to PostgreSQL is on when this is set (postgresql://user:password@host:port/db).
+    warehouse_url: SecretStr | None = Field(default=None, validation_alias="WAREHOUSE_URL")
+    warehouse: WarehouseSettings = WarehouseSettings()
+    operations: OperationsSettings
     extract: ExtractSettings
     transform: TransformSettings
     experiments: ExperimentSettings
+    clv: ClvSettings
+    campaigns: CampaignSettings = CampaignSettings()
     rfm: RfmSettings
     behaviour: BehaviourSettings
 

@@ -40,4 +40,27 @@ def behaviour_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     days = partition_days(context)
     settings.work_db.parent.mkdir(parents=True, exist_ok=True)
     with dbt_environment(settings):
-        yield from dbt.cli(dbt_build_args(settings, days[0], days[-1]), context=context).stream()
+        args = dbt_build_args(settings, days[0], days[-1])
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        yield from invocation.stream()
+    if not invocation.is_successful():
+        try:
+            results = invocation.get_artifact("run_results.json").get("results", [])
+        except FileNotFoundError:  # dbt stopped before running anything (bad vars, broken project)
+            results = []
+        raise dg.Failure(
+            description=f"dbt build failed for {days[0]} .. {days[-1]}: {failed_nodes(results)}",
+            allow_retries=is_transient(results),
+        )
+
+
+def failed_nodes(results: list[dict[str, Any]]) -> list[str]:
+    return [f"{r['unique_id']} ({r['status']})" for r in results if r.get("status") in ("error", "fail")]
+
+
+def is_transient(results: list[dict[str, Any]]) -> bool:
+    """Only a lock held by another process is worth retrying; failed tests and SQL errors repeat."""
+    failed = [r for r in results if r.get("status") in ("error", "fail")]
+    return bool(failed) and all(
+        r.get("status") == "error" and "lock" in (r.get("message") or "").lower() for r in failed
+    )

@@ -53,3 +53,16 @@ def test_graph_wiring(dbt_manifest: Path) -> None:
 
     assert defs.resolve_job_def("daily_segmentation") is not None
     assert defs.resolve_schedule_def("daily_segmentation_schedule").cron_schedule == "0 2 * * *"
+
+
+def test_operations_wiring(dbt_manifest: Path) -> None:
+    from orchestration.definitions import defs
+    from orchestration.settings import get_settings
+
+    operations = get_settings().operations
+    sensor = defs.resolve_sensor_def("landing_sensor")
+    assert sensor.minimum_interval_seconds == operations.sensor_interval_seconds
+    job = defs.resolve_job_def("daily_segmentation")
+    assert job.op_retry_policy is not None
+    assert job.op_retry_policy.max_retries == operations.retry_max
+    assert job.op_retry_policy.backoff == dg.Backoff.EXPONENTIAL
