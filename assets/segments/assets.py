@@ -18,8 +18,8 @@ from orchestration.partitions import daily_partitions, partition_days
 from orchestration.settings import get_settings
 
 GX_CHECK = "segment_history_gx_suite"
-# A month of days per chunk: bounded memory on long backfills, few round trips on short ones.
-CHUNK_DAYS = 31
+# At most a month of days per chunk: few round trips on short backfills of small shops.
+MAX_CHUNK_DAYS = 31
 
 
 def known_customers_per_day(customers: pl.DataFrame, days: list[date]) -> pl.DataFrame:
@@ -38,15 +38,33 @@ def known_customers_per_day(customers: pl.DataFrame, days: list[date]) -> pl.Dat
     )
 
 
+def chunk_days(known: pl.DataFrame, families: int, memberships_budget: int) -> int:
+    """Days per chunk so that customers x families x days stays within the memory budget.
+
+    Memory of a chunk grows with the customer base, not with history: 100k customers fit a month
+    in 12 M rows, 1 M customers get one day at a time.
+    """
+    customers = int(known["known_customers"].max() or 0)
+    per_day = max(1, customers * families)
+    return max(1, min(MAX_CHUNK_DAYS, memberships_budget // per_day))
+
+
 def read_inputs(
-    conn: DuckDBPyConnection, days: list[date], engagement_days: int, horizon_hours: int
+    conn: DuckDBPyConnection,
+    customers: pl.DataFrame,
+    orders: pl.DataFrame,
+    chunk: list[date],
+    engagement_days: int,
+    horizon_hours: int,
 ) -> Inputs:
-    first_activity = days[0] - timedelta(days=engagement_days)
+    """Activity and cart sessions are read per chunk (they are the large inputs of a long backfill);
+    customers and orders, needed whole for lifetime features, are read once per run."""
+    first_activity = chunk[0] - timedelta(days=engagement_days)
     return Inputs(
-        customers=customer_profiles(conn, days[-1]).collect().lazy(),
-        orders=order_history(conn, days[-1]).collect().lazy(),
-        activity=activity_window(conn, first_activity, days[-1]).collect().lazy(),
-        cart_sessions=cart_sessions(conn, first_activity, days[-1], horizon_hours).collect().lazy(),
+        customers=customers.lazy(),
+        orders=orders.lazy(),
+        activity=activity_window(conn, first_activity, chunk[-1]).collect().lazy(),
+        cart_sessions=cart_sessions(conn, first_activity, chunk[-1], horizon_hours).collect().lazy(),
     )
 
 
@@ -76,10 +94,16 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
     rewritten = 0
     with work_db.get_connection() as conn:
         ensure_tables(conn)
-        inputs = read_inputs(conn, days, windows.engagement_days, windows.cart_horizon_hours)
-        known = known_customers_per_day(inputs.customers.collect(), days)
-        for chunk in chunks(days, CHUNK_DAYS):
+        customers = customer_profiles(conn, days[-1]).collect()
+        orders = order_history(conn, days[-1]).collect()
+        known = known_customers_per_day(customers, days)
+        size = chunk_days(known, catalog["family"].n_unique(), settings.operations.segment_chunk_memberships)
+        context.log.info(f"segment_history: {len(days)} day(s) in chunks of {size}")
+        for chunk in chunks(days, size):
             span = f"{chunk[0]}..{chunk[-1]}"
+            inputs = read_inputs(
+                conn, customers, orders, chunk, windows.engagement_days, windows.cart_horizon_hours
+            )
             daily = memberships(inputs, chunk, settings).collect()
             touched = stays_touching(conn, chunk[0]).lazy()
             rebuilt = rebuild_stays(
