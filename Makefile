@@ -8,6 +8,8 @@ MANIFEST := dbt_project/target/manifest.json
 SIZE ?= S
 LANDING := data/landing
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+# config/dagster.postgres.yaml keeps Dagster's run and event storage in PostgreSQL instead of SQLite.
+DAGSTER_CONFIG ?= config/dagster.yaml
 
 .PHONY: setup manifest sample run test lint dev clean
 
@@ -20,9 +22,12 @@ $(INSTALLED): pyproject.toml constraints.txt
 
 setup: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
 
-$(DAGSTER_HOME)/dagster.yaml: config/dagster.yaml
+# Copied whenever it differs, so switching DAGSTER_CONFIG takes effect at once.
+$(DAGSTER_HOME)/dagster.yaml: $(DAGSTER_CONFIG) FORCE
 	mkdir -p $(DAGSTER_HOME)
-	cp $< $@
+	cmp -s $< $@ || cp $< $@
+
+FORCE:
 
 $(MANIFEST): $(INSTALLED) $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print)
 	$(BIN)/python -m orchestration.prepare
