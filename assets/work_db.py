@@ -139,6 +139,15 @@ def order_history(conn: duckdb.DuckDBPyConnection, last_known: date) -> pl.LazyF
     return _query(conn, ORDER_HISTORY, [last_known])
 
 
+def recent_order_history(
+    conn: duckdb.DuckDBPyConnection, last_known: date, dated_after: date, state_through: date
+) -> pl.LazyFrame:
+    """Orders dated after `dated_after` (a purchase window) or delivered after `state_through`: what a
+    run needs when running lifetime state through `state_through` stands in for older orders."""
+    sql = f"{ORDER_HISTORY} and (order_date > ? or loaded_date > ?)"
+    return _query(conn, sql, [last_known, dated_after, state_through])
+
+
 def activity_window(conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date) -> pl.LazyFrame:
     return _query(conn, ACTIVITY_WINDOW, [first_day, last_day])
 

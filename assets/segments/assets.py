@@ -1,5 +1,6 @@
 """`segment_history`: every customer's stays in every segment family, stored as changes."""
 
+import time
 from datetime import date, timedelta
 
 import dagster as dg
@@ -10,10 +11,25 @@ from duckdb import DuckDBPyConnection
 from assets.gates import gx_check_result
 from assets.segments import quality
 from assets.segments.engine import Inputs, chunks, feature_windows, memberships, segment_catalog
+from assets.segments.features import LifetimeBase, lifetime_as_of
 from assets.segments.history import rebuild_stays
-from assets.segments.store import ensure_tables, processed_through, replace_stays, stays_touching
+from assets.segments.store import (
+    ensure_tables,
+    processed_through,
+    read_lifetime_base,
+    replace_stays,
+    stays_touching,
+    write_lifetime_base,
+)
 from assets.transform.assets import WORK_DB_POOL
-from assets.work_db import activity_window, cart_sessions, customer_profiles, order_history, scalar
+from assets.work_db import (
+    activity_window,
+    cart_sessions,
+    customer_profiles,
+    order_history,
+    recent_order_history,
+    scalar,
+)
 from orchestration.partitions import daily_partitions, partition_days
 from orchestration.settings import get_settings
 
@@ -49,6 +65,20 @@ def chunk_days(known: pl.DataFrame, families: int, memberships_budget: int) -> i
     return max(1, min(MAX_CHUNK_DAYS, memberships_budget // per_day))
 
 
+def orders_for_run(
+    conn: DuckDBPyConnection, days: list[date], purchase_days: int, stored: LifetimeBase | None
+) -> tuple[pl.DataFrame, LifetimeBase | None]:
+    """The completed orders a run reads, and the lifetime state it may build on.
+
+    When the stored state ends the day before the run (the daily case), only the purchase window
+    and the orders the state lacks are read; otherwise (first run, backfill, rerun) every order.
+    """
+    if stored is not None and stored.through == days[0] - timedelta(days=1):
+        purchase_start = days[0] - timedelta(days=purchase_days)
+        return recent_order_history(conn, days[-1], purchase_start, stored.through).collect(), stored
+    return order_history(conn, days[-1]).collect(), None
+
+
 def read_inputs(
     conn: DuckDBPyConnection,
     customers: pl.DataFrame,
@@ -56,6 +86,7 @@ def read_inputs(
     chunk: list[date],
     engagement_days: int,
     horizon_hours: int,
+    lifetime_base: LifetimeBase | None,
 ) -> Inputs:
     """Activity and cart sessions are read per chunk (they are the large inputs of a long backfill);
     customers and orders, needed whole for lifetime features, are read once per run."""
@@ -65,6 +96,7 @@ def read_inputs(
         orders=orders.lazy(),
         activity=activity_window(conn, first_activity, chunk[-1]).collect().lazy(),
         cart_sessions=cart_sessions(conn, first_activity, chunk[-1], horizon_hours).collect().lazy(),
+        lifetime_base=lifetime_base,
     )
 
 
@@ -95,14 +127,20 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
     with work_db.get_connection() as conn:
         ensure_tables(conn)
         customers = customer_profiles(conn, days[-1]).collect()
-        orders = order_history(conn, days[-1]).collect()
+        stored = read_lifetime_base(conn)
+        orders, base = orders_for_run(conn, days, windows.purchase_days, stored)
+        context.log.info(
+            f"segment_history: {orders.height} orders read "
+            + (f"(lifetime state through {base.through})" if base else "(full history)")
+        )
         known = known_customers_per_day(customers, days)
         size = chunk_days(known, catalog["family"].n_unique(), settings.operations.segment_chunk_memberships)
         context.log.info(f"segment_history: {len(days)} day(s) in chunks of {size}")
         for chunk in chunks(days, size):
+            started = time.perf_counter()
             span = f"{chunk[0]}..{chunk[-1]}"
             inputs = read_inputs(
-                conn, customers, orders, chunk, windows.engagement_days, windows.cart_horizon_hours
+                conn, customers, orders, chunk, windows.engagement_days, windows.cart_horizon_hours, base
             )
             daily = memberships(inputs, chunk, settings).collect()
             touched = stays_touching(conn, chunk[0]).lazy()
@@ -121,10 +159,15 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
                 )
                 return
             replace_stays(conn, chunk[0], chunk[-1], rebuilt)
+            base = LifetimeBase(chunk[-1], lifetime_as_of(orders.lazy(), chunk[-1], base).collect().lazy())
             rewritten += rebuilt.height
             context.log.info(
-                f"segment_history {span}: {daily.height} memberships, {rebuilt.height} stays written"
+                f"segment_history {span}: {daily.height} memberships, {rebuilt.height} stays written "
+                f"in {time.perf_counter() - started:.1f} s"
             )
+        # A run that ends before the stored state may have rebuilt orders the state includes: forget it.
+        keep = stored is None or days[-1] >= stored.through
+        write_lifetime_base(conn, base if keep else None)
         sizes = conn.sql(CURRENT_SIZES).fetchall()
         total = scalar(conn, "select count(*) from segment_history")
     yield dg.MaterializeResult(

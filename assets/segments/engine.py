@@ -15,7 +15,7 @@ from functools import partial
 import polars as pl
 
 from assets.segments.behaviour import FAMILIES, segment_names
-from assets.segments.features import FeatureWindows, features_as_of
+from assets.segments.features import FeatureWindows, LifetimeBase, features_as_of
 from assets.segments.rfm import rfm_family
 from orchestration.settings import Settings
 
@@ -34,6 +34,8 @@ class Inputs:
     orders: pl.LazyFrame
     activity: pl.LazyFrame
     cart_sessions: pl.LazyFrame
+    # Lifetime aggregates through a day before the chunk; `orders` then only holds what it lacks.
+    lifetime_base: LifetimeBase | None = None
 
 
 def family_functions(settings: Settings) -> list[tuple[str, FamilyFunction]]:
@@ -88,7 +90,13 @@ def memberships(inputs: Inputs, days: list[date], settings: Settings) -> pl.Lazy
     features = pl.concat(
         [
             features_as_of(
-                inputs.customers, inputs.orders, inputs.activity, inputs.cart_sessions, day, windows
+                inputs.customers,
+                inputs.orders,
+                inputs.activity,
+                inputs.cart_sessions,
+                day,
+                windows,
+                inputs.lifetime_base,
             )
             for day in days
         ]

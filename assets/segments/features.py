@@ -3,7 +3,8 @@
 For day D only rows delivered by the end of D count (`loaded_date <= D`). Purchase features use
 the trailing `purchase_days` window (the RFM window), engagement features the trailing
 `engagement_days` window; lifetime features (first/last/previous order, orders ever) use all
-orders known by D. Every count is 0, never null, when there was nothing to count.
+orders known by D, carried forward as running state (`LifetimeBase`) so a daily run does not
+rescan the order history. Every count is 0, never null, when there was nothing to count.
 """
 
 from __future__ import annotations
@@ -58,6 +59,27 @@ def season(day: pl.Expr) -> pl.Expr:
     return (day.dt.month().cast(pl.Int8) % 12) // 3
 
 
+LIFETIME_COLUMNS = (
+    "customer_key",
+    "orders_ever",
+    "first_order_date",
+    "last_order_date",
+    "previous_order_date",
+)
+
+
+@dataclass(frozen=True)
+class LifetimeBase:
+    """Running lifetime state: `_lifetime` of every order delivered and placed by the end of `through`.
+
+    With it, lifetime features for a later day need only the orders delivered (or dated) after
+    `through`, not the whole order history.
+    """
+
+    through: date
+    lifetime: pl.LazyFrame  # LIFETIME_COLUMNS
+
+
 def _lifetime(orders: pl.LazyFrame) -> pl.LazyFrame:
     dates = pl.col("order_date").sort(descending=True)
     return orders.group_by("customer_key").agg(
@@ -66,6 +88,43 @@ def _lifetime(orders: pl.LazyFrame) -> pl.LazyFrame:
         dates.first().alias("last_order_date"),
         dates.slice(1, 1).first().alias("previous_order_date"),
     )
+
+
+def combine_lifetimes(base: pl.LazyFrame, newer: pl.LazyFrame) -> pl.LazyFrame:
+    """Lifetime aggregates of the union of two disjoint order sets, from their aggregates alone.
+
+    Counts add, first dates take the minimum, and the two latest order dates of the union are the
+    two latest of both sides' (last, previous) pairs: duplicates are kept, as `_lifetime` keeps them.
+    """
+    both = pl.concat([base.select(LIFETIME_COLUMNS), newer.select(LIFETIME_COLUMNS)])
+    latest = (
+        both.select("customer_key", pl.concat_list("last_order_date", "previous_order_date").alias("d"))
+        .explode("d")
+        .drop_nulls("d")
+        .group_by("customer_key")
+        .agg(
+            pl.col("d").max().alias("last_order_date"),
+            pl.col("d").sort(descending=True).slice(1, 1).first().alias("previous_order_date"),
+        )
+    )
+    totals = both.group_by("customer_key").agg(
+        pl.col("orders_ever").sum().cast(pl.Int32), pl.col("first_order_date").min()
+    )
+    return totals.join(latest, on="customer_key", how="left").select(LIFETIME_COLUMNS)
+
+
+def lifetime_as_of(orders: pl.LazyFrame, as_of: date, base: LifetimeBase | None = None) -> pl.LazyFrame:
+    """Lifetime aggregates as of `as_of`: from all `orders`, or from `base` plus the orders it lacks.
+
+    With a base, `orders` must hold every order delivered or dated after `base.through`.
+    """
+    known = orders.filter(pl.col("loaded_date") <= as_of, pl.col("order_date") <= as_of)
+    if base is None:
+        return _lifetime(known)
+    if base.through >= as_of:
+        raise ValueError(f"lifetime base through {base.through} is not before {as_of}")
+    newer = known.filter((pl.col("loaded_date") > base.through) | (pl.col("order_date") > base.through))
+    return combine_lifetimes(base.lifetime, _lifetime(newer))
 
 
 def _purchase_window(orders: pl.LazyFrame, windows: FeatureWindows) -> pl.LazyFrame:
@@ -142,12 +201,15 @@ def features_as_of(
     cart_sessions: pl.LazyFrame,
     as_of: date,
     windows: FeatureWindows,
+    lifetime_base: LifetimeBase | None = None,
 ) -> pl.LazyFrame:
     """One row per customer known by `as_of` (see the module docstring for the columns' windows).
 
     customers: customer_key, first_loaded_date, birth_month, birth_day.
     orders: completed orders — customer_key, order_date, loaded_date, net/gross/discount_amount_eur,
-    product_category. activity: `customer_daily_activity` rows. cart_sessions: see `_carts`.
+    product_category: all of them, or, with a `lifetime_base`, those in the purchase window plus
+    those delivered or dated after the base. activity: `customer_daily_activity` rows.
+    cart_sessions: see `_carts`.
     """
     known = customers.filter(pl.col("first_loaded_date") <= as_of).select(
         "customer_key", "birth_month", "birth_day"
@@ -166,7 +228,7 @@ def features_as_of(
         "frequency", "orders_with_discount", "holiday_orders", "birthday_window_orders", "orders_ever",
     ]  # fmt: skip
     return (
-        known.join(_lifetime(known_orders), on="customer_key", how="left")
+        known.join(lifetime_as_of(orders, as_of, lifetime_base), on="customer_key", how="left")
         .join(_purchase_window(in_window, windows), on="customer_key", how="left")
         .join(_engagement_window(recent_activity), on="customer_key", how="left")
         .join(_carts(cart_sessions, as_of, windows), on="customer_key", how="left")

@@ -1,7 +1,9 @@
-"""`segment_history` in the working DuckDB: read the stays a range can touch, write them back.
+"""The segment stage's tables in the working DuckDB: `segment_history` and the lifetime state.
 
 The read and the write of one range happen in one transaction, together with the record of which
-days have been processed, so a crash leaves either the old history or the new one.
+days have been processed, so a crash leaves either the old history or the new one. The lifetime
+state (per-customer order aggregates through one day) is written in its own transaction after the
+history; a crash in between leaves an older state, which the next run simply does not use.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from assets.segments.features import LIFETIME_COLUMNS, LifetimeBase
 from assets.segments.history import STAY_COLUMNS
 from assets.work_db import scalar
 
 HISTORY_TABLE = "segment_history"
 PROCESSED_TABLE = "segment_days_processed"
+LIFETIME_TABLE = "customer_lifetime_state"
+LIFETIME_THROUGH_TABLE = "customer_lifetime_state_through"
 
 _DDL = f"""
 create table if not exists {HISTORY_TABLE} (
@@ -31,6 +36,14 @@ create table if not exists {HISTORY_TABLE} (
     previous_segment varchar
 );
 create table if not exists {PROCESSED_TABLE} (as_of_date date primary key);
+create table if not exists {LIFETIME_TABLE} (
+    customer_key varchar primary key,
+    orders_ever integer not null,
+    first_order_date date not null,
+    last_order_date date not null,
+    previous_order_date date
+);
+create table if not exists {LIFETIME_THROUGH_TABLE} (through date not null);
 """
 
 
@@ -69,3 +82,30 @@ def replace_stays(conn: duckdb.DuckDBPyConnection, first: date, last: date, rebu
         raise
     finally:
         conn.unregister("rebuilt_stays")
+
+
+def read_lifetime_base(conn: duckdb.DuckDBPyConnection) -> LifetimeBase | None:
+    through = scalar(conn, f"select max(through) from {LIFETIME_THROUGH_TABLE}")
+    if through is None:
+        return None
+    frame = pl.from_arrow(
+        conn.sql(f"select {', '.join(LIFETIME_COLUMNS)} from {LIFETIME_TABLE}").to_arrow_table()
+    )
+    return LifetimeBase(through=through, lifetime=frame.lazy())
+
+
+def write_lifetime_base(conn: duckdb.DuckDBPyConnection, base: LifetimeBase | None) -> None:
+    """Replace the stored state (None: forget it, so the next run rebuilds it from all orders)."""
+    try:
+        conn.execute("begin transaction")
+        conn.execute(f"delete from {LIFETIME_TABLE}")
+        conn.execute(f"delete from {LIFETIME_THROUGH_TABLE}")
+        if base is not None:
+            conn.register("lifetime_state", base.lifetime.select(LIFETIME_COLUMNS).collect().to_arrow())
+            conn.execute(f"insert into {LIFETIME_TABLE} select * from lifetime_state")
+            conn.unregister("lifetime_state")
+            conn.execute(f"insert into {LIFETIME_THROUGH_TABLE} values (?)", [base.through])
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
