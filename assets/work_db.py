@@ -18,7 +18,9 @@ COMPLETED_ORDERS = """
 """
 KNOWN_CUSTOMERS = "select customer_key, first_loaded_date from dim_customers where first_loaded_date <= ?"
 DAILY_ACTIVITY = """
-    select customer_key, activity_date, sessions, orders_completed, net_revenue_eur::double as net_revenue_eur
+    select customer_key, activity_date, sessions, session_seconds, orders_completed,
+        net_revenue_eur::double as net_revenue_eur, emails_sent, email_opens, email_clicks, survey_responses,
+        csat_sum, csat_satisfied_responses
     from customer_daily_activity
     where activity_date between ? and ?
 """
@@ -61,12 +63,13 @@ CART_SESSIONS = """
 """
 
 
-# Each customer's RFM and lifecycle segment on every day of a range, expanded from the stays.
+# Each customer's RFM, lifecycle and loyalty segment on every day of a range, expanded from the stays.
 SEGMENTS_BY_DAY = """
     with days as (
         select unnest(generate_series(?::date, ?::date, interval 1 day))::date as as_of_date
     )
-    select days.as_of_date, rfm.customer_key, rfm.segment, lifecycle.segment as lifecycle
+    select days.as_of_date, rfm.customer_key, rfm.segment, lifecycle.segment as lifecycle,
+        loyalty.segment as loyalty
     from days
     join segment_history as rfm
         on rfm.family = 'rfm'
@@ -77,6 +80,11 @@ SEGMENTS_BY_DAY = """
         and lifecycle.customer_key = rfm.customer_key
         and lifecycle.valid_from <= days.as_of_date
         and (lifecycle.valid_to is null or lifecycle.valid_to > days.as_of_date)
+    left join segment_history as loyalty
+        on loyalty.family = 'loyalty'
+        and loyalty.customer_key = rfm.customer_key
+        and loyalty.valid_from <= days.as_of_date
+        and (loyalty.valid_to is null or loyalty.valid_to > days.as_of_date)
 """
 
 
@@ -86,27 +94,50 @@ def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | Non
     return conn.execute(sql, params or []).fetchall()[0][0]
 
 
-# Exposures whose conversion window has closed by the end of the day, with the customer's RFM segment
-# on the exposure day and whether an order known by that day followed within the window.
+# Every exposure delivered by the end of the day, with the customer's RFM segment on the exposure day and
+# what is known about it by then: opened / clicked (fct_campaign_responses), and the completed orders placed
+# within the conversion window. `is_judged`: the window has closed, so conversion and revenue are final.
+# Experiments use only judged exposures; campaign performance also reports open and click rates of the rest.
 EXPOSURE_OUTCOMES = """
-    with judged as (
-        select * from fct_campaign_exposures
+    with known as (
+        select campaign_id, variant, customer_key, exposed_at, exposure_date,
+            exposed_at + to_days($window_days::integer) as window_end
+        from fct_campaign_exposures
         where loaded_date <= $as_of
-            and exposed_at + to_days($window_days::integer) <= timezone('UTC', ($as_of + 1)::timestamp)
+    ),
+    attributed as (
+        select known.campaign_id, known.customer_key, count(*) as attributed_orders,
+            sum(o.net_amount_eur)::double as attributed_revenue_eur
+        from known
+        join fct_orders as o
+            on o.customer_key = known.customer_key and o.is_completed and o.loaded_date <= $as_of
+            and o.order_ts >= known.exposed_at and o.order_ts < known.window_end
+        group by all
+    ),
+    responses as (
+        select campaign_id, customer_key, bool_or(response = 'click') as clicked
+        from fct_campaign_responses
+        where loaded_date <= $as_of
+        group by all
     )
-    select judged.campaign_id, judged.variant, judged.customer_key,
+    select known.campaign_id, known.variant, known.customer_key,
         coalesce(rfm.segment, '(unknown)') as segment,
-        exists (
-            select 1 from fct_orders as o
-            where o.customer_key = judged.customer_key and o.is_completed and o.loaded_date <= $as_of
-                and o.order_ts >= judged.exposed_at
-                and o.order_ts < judged.exposed_at + to_days($window_days::integer)
-        ) as converted
-    from judged
+        known.window_end <= timezone('UTC', ($as_of + 1)::timestamp) as is_judged,
+        attributed.customer_key is not null as converted,
+        coalesce(attributed.attributed_orders, 0)::bigint as attributed_orders,
+        coalesce(attributed.attributed_revenue_eur, 0.0) as attributed_revenue_eur,
+        -- a click counts as an open: mail clients that block images never report the open itself
+        responses.customer_key is not null as opened,
+        coalesce(responses.clicked, false) as clicked
+    from known
+    left join attributed
+        on attributed.campaign_id = known.campaign_id and attributed.customer_key = known.customer_key
+    left join responses
+        on responses.campaign_id = known.campaign_id and responses.customer_key = known.customer_key
     left join segment_history as rfm
-        on rfm.family = 'rfm' and rfm.customer_key = judged.customer_key
-        and rfm.valid_from <= judged.exposure_date
-        and (rfm.valid_to is null or rfm.valid_to > judged.exposure_date)
+        on rfm.family = 'rfm' and rfm.customer_key = known.customer_key
+        and rfm.valid_from <= known.exposure_date
+        and (rfm.valid_to is null or rfm.valid_to > known.exposure_date)
 """
 
 

@@ -9,6 +9,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from assets.gates import gx_check_result
+from assets.kpis.campaigns import campaign_performance
 from assets.kpis.experiments import experiment_results
 from assets.kpis.long_format import WINDOWS, kpi_long
 from assets.kpis.retention import cohort_retention
@@ -25,8 +26,14 @@ DATASET = "segment_kpis"
 LONG_DATASET = "kpi_daily"
 RETENTION_DATASET = "cohort_retention"
 EXPERIMENTS_DATASET = "experiment_results"
+CAMPAIGNS_DATASET = "campaign_performance"
 # Revenue is summed in floating point on both sides; a cent of drift over a day is rounding, not loss.
 RECONCILIATION_TOLERANCE_EUR = 0.01
+KPI_COUNTS = (
+    "customers", "visitors", "buyers", "orders", "revenue_eur", "sessions", "session_seconds",
+    "avg_session_seconds", "emails_sent", "email_opens", "email_clicks", "survey_responses",
+    "csat_satisfied_responses", "repeat_buyers",
+)  # fmt: skip
 
 
 @dg.asset(
@@ -35,10 +42,11 @@ RECONCILIATION_TOLERANCE_EUR = 0.01
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WORK_DB_POOL,
     kinds={"polars", "parquet"},
-    deps=[segment_history, "customer_daily_activity", "fct_campaign_exposures"],
+    deps=[segment_history, "customer_daily_activity", "fct_campaign_exposures", "fct_campaign_responses"],
 )
 def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> dg.MaterializeResult:
-    """Per day and segment: customers, visitors, buyers, orders, revenue, conversion and churn rates."""
+    """Per day and segment: activity, revenue, conversion, churn, engagement and satisfaction KPIs;
+    rolling windows, cohort retention, experiments and campaign performance as of the run's last day."""
     settings = get_settings()
     days = partition_days(context)
     with work_db.get_connection() as conn:
@@ -48,8 +56,11 @@ def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> 
         exposures = exposure_outcomes(conn, days[-1], settings.experiments.conversion_window_days).collect()
     retention = cohort_retention(orders.lazy(), days[-1]).collect()
     replace_partition(retention, settings.gold_dir, RETENTION_DATASET, days[-1])
-    experiments = experiment_results(exposures.lazy(), days[-1], settings.experiments)
+    judged = exposures.lazy().filter(pl.col("is_judged"))
+    experiments = experiment_results(judged, days[-1], settings.experiments)
     replace_partition(experiments, settings.gold_dir, EXPERIMENTS_DATASET, days[-1])
+    campaigns = campaign_performance(exposures.lazy(), days[-1], settings.campaigns.cost_eur).collect()
+    replace_partition(campaigns, settings.gold_dir, CAMPAIGNS_DATASET, days[-1])
     kpis = compute_segment_kpis(members.lazy(), activity.lazy()).collect()
     for (day,), frame in kpis.group_by("as_of_date"):
         replace_partition(frame, settings.gold_dir, DATASET, day)
@@ -63,6 +74,7 @@ def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> 
             "kpi_daily_rows": long.height,
             "cohort_retention_rows": retention.height,
             "experiment_result_rows": experiments.height,
+            "campaign_performance_rows": campaigns.height,
             "days": len(days),
             "revenue_eur": float(totals["revenue_eur"].sum()),
             "orders": int(totals["orders"].sum()),
@@ -76,20 +88,26 @@ def read_kpi_history(first: date, last: date) -> pl.LazyFrame:
     start = first - timedelta(days=max(WINDOWS) - 1)
     span = (last - start).days + 1
     paths = [partition_path(gold, DATASET, start + timedelta(days=i)) for i in range(span)]
-    return pl.scan_parquet([p for p in paths if p.exists()], hive_partitioning=False)
+    # Diagonal: days written before a KPI column existed read it as null, which the window sums skip.
+    return pl.concat(
+        [pl.scan_parquet(p, hive_partitioning=False) for p in paths if p.exists()], how="diagonal_relaxed"
+    )
 
 
 @dg.asset_check(asset=segment_kpis, blocking=True, partitions_def=daily_partitions)
 def segment_kpis_gx_suite(
     context: dg.AssetCheckExecutionContext, work_db: DuckDBResource
 ) -> dg.AssetCheckResult:
-    """GX: rates within [0, 1], counts non-negative, and segment totals reconcile with the marts.
+    """GX: rates within [0, 1], CSAT within [1, 5], counts non-negative, and segment totals reconcile
+    with the marts; campaign performance rates within [0, 1] and its counts consistent.
 
     Reconciliation: for every day, the sum of segment revenue, the all-customer row, and the sum of
     `customer_daily_activity.net_revenue_eur` must agree; likewise for orders.
     """
     days = partition_days(context)
-    kpis = pl.read_parquet([partition_path(get_settings().gold_dir, DATASET, day) for day in days])
+    gold = get_settings().gold_dir
+    kpis = pl.read_parquet([partition_path(gold, DATASET, day) for day in days])
+    campaigns = pl.read_parquet(partition_path(gold, CAMPAIGNS_DATASET, days[-1]))
     with work_db.get_connection() as conn:
         marts = (
             daily_activity(conn, days[0], days[-1])
@@ -157,12 +175,54 @@ def segment_kpis_gx_suite(
                     gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["as_of_date", "segment"]),
                     *[
                         gx.expectations.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1)
-                        for c in ("conversion_rate", "churn_rate")
+                        for c in (
+                            "conversion_rate",
+                            "churn_rate",
+                            "csat_satisfied_share",
+                            "repeat_purchase_rate",
+                        )
+                    ],
+                    gx.expectations.ExpectColumnValuesToBeBetween(
+                        column="mean_csat", min_value=1, max_value=5
+                    ),
+                    *[
+                        gx.expectations.ExpectColumnValuesToBeBetween(column=c, min_value=0)
+                        for c in KPI_COUNTS
+                    ],
+                    gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+                        column_A="survey_responses", column_B="csat_satisfied_responses", or_equal=True
+                    ),
+                    gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+                        column_A="customers_with_purchase", column_B="repeat_buyers", or_equal=True
+                    ),
+                ],
+            ),
+            (
+                "campaign_performance",
+                campaigns,
+                [
+                    gx.expectations.ExpectCompoundColumnsToBeUnique(
+                        column_list=["campaign_id", "variant", "segment"]
+                    ),
+                    *[
+                        gx.expectations.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1)
+                        for c in ("open_rate", "click_through_rate", "click_to_open_rate", "conversion_rate")
                     ],
                     *[
                         gx.expectations.ExpectColumnValuesToBeBetween(column=c, min_value=0)
-                        for c in ("customers", "visitors", "buyers", "orders", "revenue_eur")
+                        for c in (
+                            "exposures",
+                            "judged_exposures",
+                            "conversions",
+                            "attributed_orders",
+                            "attributed_revenue_eur",
+                            "cost_eur",
+                        )
                     ],
+                    gx.expectations.ExpectColumnValuesToBeBetween(column="roi", min_value=-1),
+                    gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+                        column_A="exposures", column_B="judged_exposures", or_equal=True
+                    ),
                 ],
             ),
         ],

@@ -21,10 +21,25 @@ RATIO_METRICS = {
     "revenue_per_customer_eur": ("revenue_eur", "avg_customers"),
     "orders_per_customer": ("orders", "avg_customers"),
     "churn_rate": ("churned_customers", "customers_with_purchase"),
+    "repeat_purchase_rate": ("repeat_buyers", "customers_with_purchase"),
+    "avg_session_seconds": ("session_seconds", "sessions"),
+    # Member-days with a visit over member-days: over 28 days, a member's active days / 28, averaged.
+    "stickiness": ("visitors", "customer_days"),
+    # Email events delivered in the window; opens can belong to sends of an earlier window, so these are
+    # per-send ratios, not bounded rates (campaign_performance has the per-campaign open and click rates).
+    "email_opens_per_send": ("email_opens", "emails_sent"),
+    "email_clicks_per_send": ("email_clicks", "emails_sent"),
+    "mean_csat": ("csat_sum", "survey_responses"),
+    "csat_satisfied_share": ("csat_satisfied_responses", "survey_responses"),
 }
-FLOWS = ("visitors", "visitors_who_bought", "orders", "revenue_eur")
+FLOWS = (
+    "visitors", "visitors_who_bought", "orders", "revenue_eur", "sessions", "session_seconds", "emails_sent",
+    "email_opens", "email_clicks", "survey_responses", "csat_sum", "csat_satisfied_responses",
+)  # fmt: skip
 # Stocks describe a day, so over a window the last day's value is the one that counts.
-STOCKS = ("churned_customers", "customers_with_purchase")
+STOCKS = ("churned_customers", "customers_with_purchase", "repeat_buyers")
+# Metrics on stocks are published for the day itself only (window 1).
+STOCK_METRICS = ("churn_rate", "repeat_purchase_rate")
 
 
 def rolling_kpis(daily: pl.LazyFrame, window_days: int) -> pl.LazyFrame:
@@ -74,7 +89,7 @@ def kpi_long(daily: pl.LazyFrame, first_day: object, last_day: object) -> pl.Laz
     return (
         pl.concat(rows)
         .filter(pl.col("as_of_date").is_between(first_day, last_day))
-        .filter((pl.col("metric") != "churn_rate") | (pl.col("window_days") == 1))
+        .filter(~pl.col("metric").is_in(STOCK_METRICS) | (pl.col("window_days") == 1))
         .select(LONG_COLUMNS)
         .sort("as_of_date", "segment", "window_days", "metric")
     )

@@ -1,9 +1,10 @@
 """A tiny, hand-written landing zone whose published results are computed by hand in the tests.
 
 Three delivery days, 2025-09-01..03:
-- c1: orders 100 EUR (day 1) and 50 EUR with 10 off (day 3); web sessions; an email open; CSAT 5.
-- c2: an order of 20 USD (day 2) and a cancelled one (day 3); an app session.
-- c3: browses on days 1 and 2, never buys.
+- c1: orders 100 EUR (day 1) and 50 EUR with 10 off (day 3); web sessions; campaign cmp1 (treatment)
+  sent on day 1 before the first order, opened and clicked on day 3; CSAT 5.
+- c2: an order of 20 USD (day 2) and a cancelled one (day 3); an app session; CSAT 2 (by email).
+- c3: browses on days 1 and 2, never buys; cmp1 (control) sent on day 1, opened on day 2.
 - c4: a test account (email at shop-qa.test) with an order: must vanish from every output.
 - c5: never in the CRM, seen first in an event on day 3.
 """
@@ -58,6 +59,18 @@ def _event(event_id: str, customer: str, event_type: str, ts: str, channel: str,
 
 EVENTS = {
     DAYS[0]: [
+        _event(
+            "e0a",
+            "c1",
+            "email_sent",
+            "2025-09-01T08:00:00Z",
+            "email",
+            campaign_id="cmp1",
+            variant="treatment",
+        ),
+        _event(
+            "e0b", "c3", "email_sent", "2025-09-01T08:00:00Z", "email", campaign_id="cmp1", variant="control"
+        ),
         _event("e1", "c1", "page_view", "2025-09-01T10:00:00Z", "web"),
         _event("e2", "c1", "product_view", "2025-09-01T10:20:00Z", "web", product_category="electronics"),
         _event("e3", "c1", "page_view", "2025-09-01T11:00:00Z", "web"),
@@ -68,6 +81,9 @@ EVENTS = {
         _event("e6", "c2", "add_to_cart", "2025-09-02T08:05:00Z", "app", product_category="home"),
         _event("e7", "c3", "page_view", "2025-09-02T15:00:00Z", "web"),
         _event("e8", "c1", "page_view", "2025-09-01T23:00:00Z", "web"),  # a day late
+        _event(
+            "e8a", "c3", "email_open", "2025-09-02T07:00:00Z", "email", campaign_id="cmp1", variant="control"
+        ),
     ],
     DAYS[2]: [
         _event("e9", "c5", "product_view", "2025-09-03T12:00:00Z", "web", product_category="toys"),
@@ -80,7 +96,17 @@ EVENTS = {
             campaign_id="cmp1",
             variant="treatment",
         ),
+        _event(
+            "e10a",
+            "c1",
+            "email_click",
+            "2025-09-03T09:01:00Z",
+            "email",
+            campaign_id="cmp1",
+            variant="treatment",
+        ),
         _event("e11", "c1", "survey_response", "2025-09-03T13:00:00Z", "web", csat_score=5),
+        _event("e12", "c2", "survey_response", "2025-09-03T14:00:00Z", "email", csat_score=2),
     ],
 }
 

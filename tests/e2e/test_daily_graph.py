@@ -23,6 +23,9 @@ def pipeline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dbt_manifest: Path
 ) -> Iterator[tuple[Settings, Runner]]:
     monkeypatch.setenv("SEGMENTS_DATA_DIR", str(tmp_path / "data"))
+    # A 1-day conversion window, so the day-1 campaign sends are judged within the three fixture days.
+    monkeypatch.setenv("SEGMENTS_EXPERIMENTS__CONVERSION_WINDOW_DAYS", "1")
+    monkeypatch.setenv("SEGMENTS_CAMPAIGNS__COST_EUR", '{"cmp1": 20.0}')
     get_settings.cache_clear()
     settings = get_settings()
     write_landing(settings.landing_dir)
@@ -45,6 +48,7 @@ def snapshot(settings: Settings) -> dict[str, pl.DataFrame]:
         "segment_history": published(settings, "segment_history", "customer_key, family, valid_from"),
         "segment_migration": published(settings, "segment_migration", "all"),
         "segment_kpis_daily": published(settings, "segment_kpis_daily", "as_of_date, segment"),
+        "campaign_performance": published(settings, "campaign_performance", "campaign_id, variant, segment"),
         "customers": published(settings, "customers", "customer_key"),
     }
 
@@ -146,6 +150,66 @@ def test_sample_window_publishes_hand_computed_results(pipeline: tuple[Settings,
     )
     aov = week.filter(pl.col("metric") == "average_order_value_eur").row(0, named=True)
     assert (aov["numerator"], aov["denominator"]) == (158.4, 3.0)  # 100 + 18.40 + 40 over 3 orders
+
+    # Engagement and satisfaction. Sessions (30-min rule per customer, channel and delivery day):
+    # day 1 c1 10:00-10:20 (1200 s) and 11:00 (0 s), c3 (0 s); day 2 c2 app 08:00-08:05 (300 s), c3, c1's
+    # late page view (0 s each); day 3 c5 and c1's web survey answer (0 s each).
+    assert totals["sessions"].to_list() == [3, 3, 2]
+    assert totals["session_seconds"].to_list() == [1200, 300, 0]
+    assert totals["avg_session_seconds"].to_list() == [400.0, 100.0, 0.0]
+    assert totals["emails_sent"].to_list() == [2, 0, 0]  # cmp1 to c1 and c3
+    assert totals["email_opens"].to_list() == [0, 1, 1] and totals["email_clicks"].to_list() == [0, 0, 1]
+    day3 = totals.row(2, named=True)
+    # c1 answered 5, c2 answered 2 (by email: no session)
+    assert (day3["survey_responses"], day3["csat_sum"], day3["csat_satisfied_responses"]) == (2, 7, 1)
+    assert (day3["mean_csat"], day3["csat_satisfied_share"]) == (3.5, 0.5)
+    assert totals["mean_csat"].to_list()[:2] == [None, None]  # no answers yet: null, not NaN
+    # Repeat buyers: c1 has two completed orders on day 3; c2 one (the other was cancelled).
+    assert totals["customers_with_purchase"].to_list() == [1, 2, 2]
+    assert totals["repeat_buyers"].to_list() == [0, 0, 1]
+    assert totals["repeat_purchase_rate"].to_list() == [0.0, 0.0, 0.5]
+    by_segment = {r["segment"]: r for r in kpis.filter(pl.col("as_of_date") == DAYS[2]).to_dicts()}
+    assert (by_segment["Need Attention"]["mean_csat"], by_segment["Lost"]["mean_csat"]) == (5.0, 2.0)
+    assert by_segment["Lost"]["csat_satisfied_share"] == 0.0
+    assert by_segment["Need Attention"]["repeat_purchase_rate"] == 1.0  # c1
+    assert by_segment["No Recent Purchase"]["repeat_purchase_rate"] is None  # c3, c5 never bought
+
+    def weekly(metric: str) -> tuple[float | None, float, float]:
+        row = week.filter(pl.col("metric") == metric).row(0, named=True)
+        return row["value"], row["numerator"], row["denominator"]
+
+    assert weekly("avg_session_seconds") == (187.5, 1500.0, 8.0)
+    assert weekly("stickiness") == (0.7, 7.0, 10.0)  # visitors 2 + 3 + 2 over members 3 + 3 + 4
+    assert weekly("email_opens_per_send") == (1.0, 2.0, 2.0)
+    assert weekly("email_clicks_per_send") == (0.5, 1.0, 2.0)
+    assert weekly("mean_csat") == (3.5, 7.0, 2.0) and weekly("csat_satisfied_share") == (0.5, 1.0, 2.0)
+    repeat = long.filter(
+        (pl.col("segment") == "All customers") & (pl.col("metric") == "repeat_purchase_rate")
+    )
+    assert repeat.select("as_of_date", "window_days", "value").rows() == [
+        (DAYS[0], 1, 0.0), (DAYS[1], 1, 0.0), (DAYS[2], 1, 0.5)
+    ]  # fmt: skip
+
+    # Campaign cmp1 as of day 3, 1-day window: c1 (treatment, Lost on day 1) sent 08:00, bought o1 (100 EUR)
+    # at 12:00 the same day, opened and clicked on day 3; c3 (control, No Recent Purchase) opened on day 2.
+    # Cost 20 EUR, 10 per send.
+    campaigns = published(settings, "campaign_performance", "campaign_id, variant, segment")
+    assert campaigns.select("variant", "segment").rows() == [
+        ("All variants", "All customers"), ("All variants", "Lost"), ("All variants", "No Recent Purchase"),
+        ("control", "All customers"), ("control", "No Recent Purchase"),
+        ("treatment", "All customers"), ("treatment", "Lost"),
+    ]  # fmt: skip
+    cmp1 = {(r["variant"], r["segment"]): r for r in campaigns.to_dicts()}
+    total = cmp1[("All variants", "All customers")]
+    assert (total["exposures"], total["opened"], total["clicked"]) == (2, 2, 1)
+    assert (total["open_rate"], total["click_through_rate"], total["click_to_open_rate"]) == (1.0, 0.5, 0.5)
+    assert (total["judged_exposures"], total["conversions"], total["conversion_rate"]) == (2, 1, 0.5)
+    assert (total["attributed_orders"], total["attributed_revenue_eur"]) == (1, 100.0)
+    assert (total["cost_eur"], total["roi"]) == (20.0, 4.0)  # (100 - 20) / 20
+    assert (cmp1[("treatment", "Lost")]["cost_eur"], cmp1[("treatment", "Lost")]["roi"]) == (10.0, 9.0)
+    control = cmp1[("control", "No Recent Purchase")]
+    assert (control["clicked"], control["click_to_open_rate"], control["roi"]) == (0, 0.0, -1.0)
+    assert set(campaigns["as_of_date"]) == {DAYS[-1]}
 
     retention = published(settings, "cohort_retention", "cohort_month, months_since_first_order")
     assert retention.select(

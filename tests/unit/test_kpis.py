@@ -6,9 +6,20 @@ from datetime import date
 
 import polars as pl
 
-from assets.kpis.rollups import ALL_SEGMENTS, safe_ratio, segment_kpis
+from assets.kpis.rollups import ACTIVITY_COUNTS, ALL_SEGMENTS, safe_ratio, segment_kpis
 
 D = date(2025, 11, 1)
+
+
+def activity_rows(rows: list[dict[str, object]]) -> pl.LazyFrame:
+    """customer_daily_activity rows; counts not given are 0 (csat_sum null: no survey that day)."""
+    defaults: dict[str, object] = dict.fromkeys(ACTIVITY_COUNTS, 0) | {
+        "csat_sum": None,
+        "net_revenue_eur": 0.0,
+    }
+    schema = {"customer_key": pl.String, "activity_date": pl.Date, "net_revenue_eur": pl.Float64}
+    schema |= dict.fromkeys(ACTIVITY_COUNTS, pl.Int64)
+    return pl.LazyFrame([defaults | row for row in rows], schema=schema)
 
 
 def test_segment_kpis_by_hand() -> None:
@@ -18,32 +29,54 @@ def test_segment_kpis_by_hand() -> None:
             "customer_key": ["a", "b", "c", "d"],
             "segment": ["Champions", "Champions", "Lost", "No Recent Purchase"],
             "lifecycle": ["returning", "new", "churned", "prospect"],
+            "loyalty": ["regular", "one_time", "switcher_prone", "none"],
         }
     )
-    activity = pl.LazyFrame(
-        {
-            "customer_key": ["a", "b", "c"],
-            "activity_date": [D, D, D],
-            "sessions": [2, 1, 0],
-            "orders_completed": [1, 0, 1],
-            "net_revenue_eur": [30.0, 0.0, 12.5],
-        }
-    )
+    activity = activity_rows(
+        [
+            {"customer_key": "a", "activity_date": D, "sessions": 2, "session_seconds": 300,
+             "orders_completed": 1, "net_revenue_eur": 30.0, "emails_sent": 1, "email_opens": 1,
+             "survey_responses": 1, "csat_sum": 5, "csat_satisfied_responses": 1},
+            {"customer_key": "b", "activity_date": D, "sessions": 1, "session_seconds": 60, "emails_sent": 1,
+             "survey_responses": 2, "csat_sum": 5, "csat_satisfied_responses": 0},  # scores 3 and 2
+            # c opens and clicks an email sent on an earlier day
+            {"customer_key": "c", "activity_date": D, "orders_completed": 1, "net_revenue_eur": 12.5,
+             "email_opens": 1, "email_clicks": 1},
+        ]
+    )  # fmt: skip
     out = segment_kpis(segments, activity).collect()
     rows = {r["segment"]: r for r in out.to_dicts()}
     champions = rows["Champions"]
     assert (champions["customers"], champions["visitors"], champions["buyers"]) == (2, 2, 1)
     assert champions["conversion_rate"] == 0.5 and champions["revenue_eur"] == 30.0
     assert champions["churn_rate"] == 0.0 and champions["revenue_per_customer_eur"] == 15.0
+    assert (champions["sessions"], champions["session_seconds"], champions["avg_session_seconds"]) == (
+        3,
+        360,
+        120,
+    )
+    assert (champions["survey_responses"], champions["csat_sum"]) == (3, 10)
+    assert champions["mean_csat"] == 10 / 3 and champions["csat_satisfied_share"] == 1 / 3
+    assert (champions["repeat_buyers"], champions["repeat_purchase_rate"]) == (1, 0.5)  # a of a, b
     lost = rows["Lost"]
     assert lost["visitors"] == 0 and lost["conversion_rate"] is None  # zero denominator → null
     assert lost["churn_rate"] == 1.0 and lost["orders"] == 1
+    assert lost["sessions"] == 0 and lost["avg_session_seconds"] is None  # no sessions → null, not NaN
+    assert (
+        lost["survey_responses"] == 0 and lost["mean_csat"] is None and lost["csat_satisfied_share"] is None
+    )
+    assert lost["repeat_purchase_rate"] == 1.0
     nobody = rows["No Recent Purchase"]
     assert nobody["churn_rate"] is None and nobody["revenue_eur"] == 0.0 and nobody["customers"] == 1
+    assert nobody["repeat_buyers"] == 0 and nobody["repeat_purchase_rate"] is None  # never bought
+    assert nobody["csat_sum"] == 0 and nobody["emails_sent"] == 0  # no activity row: counts are 0
     total = rows[ALL_SEGMENTS]
     assert total["customers"] == 4 and total["revenue_eur"] == 42.5 and total["orders"] == 2
     assert total["conversion_rate"] == 0.5  # a bought of visitors a, b
     assert total["churn_rate"] == 1 / 3
+    assert (total["emails_sent"], total["email_opens"], total["email_clicks"]) == (2, 2, 1)
+    assert total["avg_session_seconds"] == 120 and total["mean_csat"] == 10 / 3
+    assert total["repeat_purchase_rate"] == 2 / 3  # a and c of the three who ever bought
 
 
 def test_empty_input_gives_empty_output_not_an_error() -> None:
@@ -53,18 +86,10 @@ def test_empty_input_gives_empty_output_not_an_error() -> None:
             "customer_key": pl.String,
             "segment": pl.String,
             "lifecycle": pl.String,
+            "loyalty": pl.String,
         }
     )
-    activity = pl.LazyFrame(
-        schema={
-            "customer_key": pl.String,
-            "activity_date": pl.Date,
-            "sessions": pl.Int64,
-            "orders_completed": pl.Int64,
-            "net_revenue_eur": pl.Float64,
-        }
-    )
-    assert segment_kpis(segments, activity).collect().height == 0
+    assert segment_kpis(segments, activity_rows([])).collect().height == 0
 
 
 def test_safe_ratio_never_divides_by_zero() -> None:
@@ -85,11 +110,20 @@ def test_kpi_long_rolling_windows_by_hand() -> None:
         if i >= 7:
             rows.append((day, "B", 4, 0, 0, 0, 0.0, 0, 0))
         rows.append((day, ALL_SEGMENTS, 14 if i >= 7 else 10, 2, 1, 1, 5.0, 1, 4))
+    last_day = pl.col("as_of_date") == days[-1]
+    in_a = pl.col("segment") != "B"  # "A" and the all-customer row carry the same activity
     daily = pl.LazyFrame(
         rows,
         schema=["as_of_date", "segment", "customers", "visitors", "visitors_who_bought", "orders",
                 "revenue_eur", "churned_customers", "customers_with_purchase"],
         orient="row",
+    ).with_columns(
+        # "A" per day: 2 sessions of 120 s in all, 4 sends, 1 open, 1 survey scoring 4 (1 on the last day)
+        *[pl.when(in_a).then(v).otherwise(0).alias(c) for c, v in (
+            ("sessions", 2), ("session_seconds", 240), ("emails_sent", 4), ("email_opens", 1),
+            ("email_clicks", 0), ("survey_responses", 1), ("repeat_buyers", 2))],
+        pl.when(in_a).then(pl.when(last_day).then(1).otherwise(4)).otherwise(0).alias("csat_sum"),
+        pl.when(in_a & ~last_day).then(1).otherwise(0).alias("csat_satisfied_responses"),
     )  # fmt: skip
     out = kpi_long(daily, days[-1], days[-1]).collect()
 
@@ -106,6 +140,20 @@ def test_kpi_long_rolling_windows_by_hand() -> None:
     assert value("B", 7, "revenue_per_customer_eur") == (0.0, 0.0, 12 / 7)  # 3 days × 4 over 7 days
     assert value("A", 1, "churn_rate") == (0.25, 1.0, 4.0)
     assert out.filter(pl.col("metric") == "churn_rate")["window_days"].unique().to_list() == [1]
+    assert value("A", 7, "avg_session_seconds") == (120.0, 1680.0, 14.0)
+    assert value("B", 7, "avg_session_seconds") == (None, 0.0, 0.0)
+    assert value("A", 7, "stickiness") == (0.2, 14.0, 70.0)  # 2 visitors of 10 members, every day
+    assert value("A", 28, "stickiness") == (0.2, 20.0, 100.0)  # 10 processed days
+    assert value("B", 7, "stickiness") == (0.0, 0.0, 12.0)  # 3 member-days of 4, none active
+    assert value("A", 7, "email_opens_per_send") == (0.25, 7.0, 28.0)
+    assert value("A", 7, "email_clicks_per_send") == (0.0, 0.0, 28.0)
+    assert value("A", 7, "mean_csat") == (25 / 7, 25.0, 7.0)  # 6 × 4 + 1
+    assert value("A", 7, "csat_satisfied_share") == (6 / 7, 6.0, 7.0)
+    assert value("B", 28, "mean_csat") == (None, 0.0, 0.0)
+    assert value("A", 1, "repeat_purchase_rate") == (0.5, 2.0, 4.0)
+    assert value("B", 1, "repeat_purchase_rate") == (None, 0.0, 0.0)
+    stocks = out.filter(pl.col("metric").is_in(["churn_rate", "repeat_purchase_rate"]))
+    assert stocks["window_days"].unique().to_list() == [1]
 
 
 def test_cohort_retention_triangle_by_hand() -> None:

@@ -36,7 +36,9 @@ daily_events as (
         count(*) filter (where event_type = 'app_open') as app_opens,
         count(*) filter (where event_type = 'social_interaction') as social_interactions,
         count(*) filter (where event_type = 'survey_response') as survey_responses,
-        sum(csat_score) filter (where event_type = 'survey_response') as csat_sum
+        sum(csat_score) filter (where event_type = 'survey_response') as csat_sum,
+        -- "satisfied" is the usual top-two-box reading of a 1-5 CSAT scale
+        count(*) filter (where event_type = 'survey_response' and csat_score >= 4) as csat_satisfied_responses
     from events
     group by customer_key, loaded_date
 
@@ -71,6 +73,7 @@ final as (
         daily_events.social_interactions,
         daily_events.survey_responses,
         daily_events.csat_sum,
+        daily_events.csat_satisfied_responses,
         coalesce(daily_sessions.sessions, 0) as sessions,
         coalesce(daily_sessions.session_seconds, 0) as session_seconds
     from daily_events

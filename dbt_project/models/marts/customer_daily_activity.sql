@@ -70,7 +70,8 @@ joined as (
         coalesce(behaviour.email_clicks, 0) as email_clicks,
         coalesce(behaviour.app_opens, 0) as app_opens,
         coalesce(behaviour.social_interactions, 0) as social_interactions,
-        coalesce(behaviour.survey_responses, 0) as survey_responses
+        coalesce(behaviour.survey_responses, 0) as survey_responses,
+        coalesce(behaviour.csat_satisfied_responses, 0) as csat_satisfied_responses
     from daily_orders
     full outer join behaviour
         on
@@ -109,7 +110,8 @@ final as (
         cast(app_opens as integer) as app_opens,
         cast(social_interactions as integer) as social_interactions,
         cast(survey_responses as integer) as survey_responses,
-        cast(csat_sum as integer) as csat_sum
+        cast(csat_sum as integer) as csat_sum,
+        cast(csat_satisfied_responses as integer) as csat_satisfied_responses
     from real_customer_days
 
 )
