@@ -13,7 +13,14 @@ from orchestration.settings import get_settings
 @pytest.fixture(autouse=True)
 def _fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Settings are cached per process; every test starts from the defaults and its own env."""
-    for name in ("SEGMENTS_CONFIG_FILE", "SEGMENTS_PSEUDONYMISATION_KEY", "SEGMENTS_ENVIRONMENT"):
+    # WAREHOUSE_URL too: a developer's real warehouse must never receive test publishes (tests/postgres
+    # sets its own, pointing at a throwaway database).
+    for name in (
+        "SEGMENTS_CONFIG_FILE",
+        "SEGMENTS_PSEUDONYMISATION_KEY",
+        "SEGMENTS_ENVIRONMENT",
+        "WAREHOUSE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     yield
