@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 # config/dagster.postgres.yaml keeps Dagster's run and event storage in PostgreSQL instead of SQLite.
 DAGSTER_CONFIG ?= config/dagster.yaml
 
-.PHONY: setup manifest sample run test lint dev clean
+.PHONY: setup manifest sample run test lint dev clean bench warehouse-reader
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -53,8 +53,17 @@ lint: setup manifest
 test: lint
 	$(BIN)/pytest
 
+# Create/update the read-only BI role of the PostgreSQL warehouse (docs/warehouse.md). Needs WAREHOUSE_URL
+# (as a role that may create roles); the password, if any, comes from SEGMENTS_READER_PASSWORD.
+warehouse-reader: setup
+	$(BIN)/python -m assets.publish.postgres_roles $(if $(ROLE),--role $(ROLE))
+
 dev: setup manifest
 	$(BIN)/dagster dev -w workspace.yaml
+
+# Benchmark (not part of `make test`): its own data under data/bench/$(SIZE), results in bench/results/.
+bench: setup manifest
+	$(BIN)/python -m bench.run --size $(SIZE)
 
 clean:
 	rm -rf data dbt_project/target

@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.extract.assets import extract_assets
 from assets.kpis.assets import segment_kpis, segment_kpis_gx_suite
+from assets.kpis.lifetime_value import clv_customer, clv_customer_gx_suite
 from assets.publish.assets import serving_warehouse
 from assets.publish.postgres_asset import postgres_warehouse
 from assets.segments.assets import segment_history
@@ -24,11 +25,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             behaviour_models,
             segment_history,
             segment_kpis,
+            clv_customer,
             serving_warehouse,
             # PostgreSQL publish only when WAREHOUSE_URL is set; the serving file alone is the default.
             *([postgres_warehouse] if settings.warehouse_url is not None else []),
         ],
-        asset_checks=[segment_kpis_gx_suite],
+        asset_checks=[segment_kpis_gx_suite, clv_customer_gx_suite],
         jobs=[daily_segmentation_job],
         schedules=[daily_segmentation_schedule],
         sensors=[landing_sensor],

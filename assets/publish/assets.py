@@ -4,9 +4,12 @@
 import dagster as dg
 
 from assets.extract.sources import EXTRACT_SOURCES
+from assets.kpis.assets import CAMPAIGNS_DATASET, EXPERIMENTS_DATASET, RETENTION_DATASET, segment_kpis
 from assets.kpis.assets import DATASET as KPIS_DATASET
-from assets.kpis.assets import EXPERIMENTS_DATASET, RETENTION_DATASET, segment_kpis
 from assets.kpis.assets import LONG_DATASET as KPI_LONG_DATASET
+from assets.kpis.lifetime_value import DATASET as CLV_DATASET
+from assets.kpis.lifetime_value import KPI_DATASET as CLV_KPI_DATASET
+from assets.kpis.lifetime_value import clv_customer
 from assets.partition_store import partition_path
 from assets.publish.serving import PublishRequest, publish
 from assets.segments.assets import segment_history
@@ -22,7 +25,13 @@ from orchestration.settings import get_settings
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WORK_DB_POOL,
     kinds={"duckdb"},
-    deps=[segment_history, segment_kpis, "dim_customers", *(s.asset_name for s in EXTRACT_SOURCES)],
+    deps=[
+        segment_history,
+        segment_kpis,
+        clv_customer,
+        "dim_customers",
+        *(s.asset_name for s in EXTRACT_SOURCES),
+    ],
 )
 def serving_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Segment history, membership, migration, catalog, audiences, KPIs, customers in the serving file."""
@@ -43,6 +52,9 @@ def serving_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult
             for day in days
         ],
         catalog=segment_catalog(settings),
+        campaigns_file=partition_path(settings.gold_dir, CAMPAIGNS_DATASET, days[-1]),
+        clv_file=partition_path(settings.gold_dir, CLV_DATASET, days[-1]),
+        clv_kpis_file=partition_path(settings.gold_dir, CLV_KPI_DATASET, days[-1]),
     )
     counts = publish(request)
     context.log.info(f"published {settings.serving_db}: {counts}")

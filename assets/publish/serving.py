@@ -24,8 +24,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from assets.kpis.clv import SEGMENT_METRICS as CLV_SEGMENT_METRICS
 from assets.publish.tables import (
     AUDIENCE_EXPORT,
+    CAMPAIGN_PERFORMANCE,
+    CLV_CUSTOMER,
     COHORT_RETENTION,
     CUSTOMERS,
     DATA_QUALITY_LOG,
@@ -57,6 +60,9 @@ class PublishRequest:
     experiments_file: Path
     quality_files: list[Path]
     catalog: pl.DataFrame  # family, segment, recommended_action
+    campaigns_file: Path  # campaign_performance of the run's last day
+    clv_file: Path  # clv_customer of the run's last day
+    clv_kpis_file: Path  # per-segment CLV rows in kpi_daily's format, the run's last day
 
 
 def _sql_literal(value: str) -> str:
@@ -86,6 +92,7 @@ def publish(request: PublishRequest) -> dict[str, int]:
             _build_catalog_and_audiences(conn, request.catalog)
             _build_incremental(conn, SEGMENT_KPIS_DAILY, request.kpi_files, request, has_previous)
             _build_incremental(conn, KPI_DAILY, request.kpi_long_files, request, has_previous)
+            _replace_clv_snapshot(conn, request, has_previous)
             _build_incremental(
                 conn, DATA_QUALITY_LOG, request.quality_files, request, has_previous, "delivery_day"
             )
@@ -192,6 +199,8 @@ def _build_current_state(
     for table, gold_file in (
         (COHORT_RETENTION, request.retention_file),
         (EXPERIMENT_RESULTS, request.experiments_file),
+        (CAMPAIGN_PERFORMANCE, request.campaigns_file),
+        (CLV_CUSTOMER, request.clv_file),
     ):
         fresh = f"select * from read_parquet({_files_literal([gold_file])}, hive_partitioning = false)"
         _newest_wins(conn, table, fresh, request, has_previous)
@@ -221,6 +230,14 @@ def _build_catalog_and_audiences(conn: duckdb.DuckDBPyConnection, catalog: pl.Da
     conn.unregister("configured_segments")
 
 
+def _previous_is_newer(conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool) -> bool:
+    """True when the last publish described a later day than this run's last day (a backfill)."""
+    if not has_previous:
+        return False
+    previous_as_of = scalar(conn, f"select max(membership_as_of) from previous.{PUBLISH_LOG.name}")
+    return previous_as_of is not None and previous_as_of > request.days[-1]
+
+
 def _newest_wins(
     conn: duckdb.DuckDBPyConnection,
     table: PublishedTable,
@@ -229,12 +246,29 @@ def _newest_wins(
     has_previous: bool,
 ) -> None:
     """Current-state tables describe the run's last day: a backfill of older days keeps the newer table."""
-    if has_previous and _published(conn, table):
-        previous_as_of = scalar(conn, f"select max(membership_as_of) from previous.{PUBLISH_LOG.name}")
-        if previous_as_of is not None and previous_as_of > request.days[-1]:
-            conn.execute(f"create table {table.name} as select * from previous.{table.name}")
-            return
+    if _published(conn, table) and _previous_is_newer(conn, request, has_previous):
+        conn.execute(f"create table {table.name} as select * from previous.{table.name}")
+        return
     conn.execute(f"create table {table.name} as {fresh_sql} order by {', '.join(table.primary_key)}")
+
+
+def _replace_clv_snapshot(
+    conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool
+) -> None:
+    """Per-segment CLV rows in kpi_daily exist for the newest processed day only.
+
+    The models are fitted once per run, for its last day, so a daily series would depend on how
+    days were grouped into runs; a snapshot of the newest day is the same however the history was
+    built. A backfill of older days keeps the newer snapshot.
+    """
+    metrics = ", ".join(_sql_literal(m) for m in CLV_SEGMENT_METRICS)
+    conn.execute(f"delete from {KPI_DAILY.name} where metric in ({metrics})")
+    if _published(conn, KPI_DAILY) and _previous_is_newer(conn, request, has_previous):
+        source = f"select * from previous.{KPI_DAILY.name} where metric in ({metrics})"
+    else:
+        files = _files_literal([request.clv_kpis_file])
+        source = f"select * from read_parquet({files}, hive_partitioning = false)"
+    conn.execute(f"insert into {KPI_DAILY.name} by name {source}")
 
 
 def _build_incremental(

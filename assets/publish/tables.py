@@ -111,6 +111,21 @@ SEGMENT_KPIS_DAILY = PublishedTable(
         "churned_customers": "Members in lifecycle segment churned (behaviour.lifecycle.churn_after_days).",
         "churn_rate": "churned_customers / customers_with_purchase; null when the denominator is 0.",
         "revenue_per_customer_eur": "revenue_eur / customers; null for an empty segment.",
+        "sessions": "Web/app sessions of the members delivered that day.",
+        "session_seconds": "Their total duration, seconds (first to last event of each session).",
+        "avg_session_seconds": "session_seconds / sessions: average session length (time on site); null "
+        "without sessions.",
+        "emails_sent": "email_sent events of the members delivered that day.",
+        "email_opens": "email_open events delivered that day (may answer an earlier day's sends).",
+        "email_clicks": "email_click events delivered that day.",
+        "survey_responses": "Survey responses (CSAT, 1-5) delivered that day.",
+        "csat_sum": "Sum of their scores (numerator of mean_csat).",
+        "csat_satisfied_responses": "Responses scoring 4 or 5.",
+        "mean_csat": "csat_sum / survey_responses, between 1 and 5; null without responses.",
+        "csat_satisfied_share": "csat_satisfied_responses / survey_responses; null without responses.",
+        "repeat_buyers": "Members with more than one completed order known by that day (loyalty segment "
+        "other than none and one_time).",
+        "repeat_purchase_rate": "repeat_buyers / customers_with_purchase; null when no member ever bought.",
     },
 )
 
@@ -122,9 +137,13 @@ KPI_DAILY = PublishedTable(
     {
         "as_of_date": "Last day of the window.",
         "segment": "RFM segment, or 'All customers'.",
-        "window_days": "Window length in days (1 = the day itself).",
+        "window_days": "Window length in days (1 = the day itself). CLV metrics "
+        "(historical_clv_per_customer_eur, predicted_clv_per_customer_eur, expected_purchases_per_customer, "
+        "p_alive_mean, predicted_at_risk_share; newest processed day only, see docs/clv.md): the "
+        "prediction horizon in days.",
         "metric": "conversion_rate, average_order_value_eur, revenue_per_customer_eur, orders_per_customer, "
-        "churn_rate (window 1 only).",
+        "avg_session_seconds, stickiness, email_opens_per_send, email_clicks_per_send, mean_csat, "
+        "csat_satisfied_share; churn_rate and repeat_purchase_rate (window 1 only). See docs/kpis.md.",
         "value": "numerator / denominator; null when the denominator is 0.",
         "numerator": "Sum over the window (e.g. visitors who bought, revenue).",
         "denominator": "Window sum (e.g. visitors, orders); average segment size for per-customer metrics.",
@@ -169,6 +188,68 @@ EXPERIMENT_RESULTS = PublishedTable(
         "relative_uplift": "variant_rate / control_rate - 1; null when control_rate is 0.",
         "p_value": "Score test of equal rates (statsmodels); null when undefined.",
         "sample_too_small": "True when an arm is below the experiments.min_* sample bounds.",
+    },
+)
+
+CAMPAIGN_PERFORMANCE = PublishedTable(
+    "campaign_performance",
+    "Per campaign, variant (and 'All variants') and RFM segment at exposure (and 'All customers'), as of the "
+    "newest processed day: sends, unique opens and clicks, conversions and attributed revenue within "
+    "experiments.conversion_window_days, cost (campaigns.cost_eur) and ROI.",
+    ("campaign_id", "variant", "segment"),
+    {
+        "as_of_date": "Day the figures describe (events and orders delivered up to its end).",
+        "campaign_id": "Campaign id.",
+        "variant": "A/B variant, or 'All variants'.",
+        "segment": "RFM segment of the customer on the exposure day, or 'All customers'.",
+        "exposures": "Customers sent the campaign (first email_sent per customer).",
+        "opened": "Of those, customers who opened it (an open or a click known by as_of_date).",
+        "clicked": "Of those, customers who clicked a link in it.",
+        "open_rate": "opened / exposures.",
+        "click_through_rate": "clicked / exposures.",
+        "click_to_open_rate": "clicked / opened; null when nobody opened.",
+        "judged_exposures": "Exposures whose conversion window had closed by as_of_date.",
+        "conversions": "Of the judged exposures, customers with a completed order within the window.",
+        "conversion_rate": "conversions / judged_exposures; null while no window has closed.",
+        "attributed_orders": "Completed orders placed within the window after a judged exposure.",
+        "attributed_revenue_eur": "Their net revenue, EUR (an order in the windows of two campaigns "
+        "counts for both).",
+        "cost_eur": "The campaign's configured cost, shared out by exposures; null when not configured.",
+        "roi": "(attributed_revenue_eur - cost_eur) / cost_eur; null without a cost or while some exposure's "
+        "window is still open.",
+    },
+)
+
+CLV_CUSTOMER = PublishedTable(
+    "clv_customer",
+    "Customer lifetime value as of the newest processed day, per customer with a completed order: "
+    "realised margin to date, and BG/NBD + Gamma-Gamma predictions (pymc-marketing) over clv.horizon_months. "
+    "CLV is margin: clv.margin_share of net revenue. See docs/clv.md.",
+    ("customer_key",),
+    {
+        "as_of_date": "Day the values describe (completed orders delivered up to its end).",
+        "customer_key": "Pseudonymous customer id.",
+        "rfm_segment": "RFM segment of the customer on as_of_date (segment_history).",
+        "lifecycle_segment": "Lifecycle segment on as_of_date (active, at_risk, dormant, churned, ...).",
+        "first_order_date": "Day of the first completed order.",
+        "last_order_date": "Day of the last completed order.",
+        "orders": "Completed orders known by as_of_date.",
+        "frequency": "Repeat purchase days: days with a completed order after the first one.",
+        "recency_days": "last_order_date - first_order_date, days.",
+        "t_days": "as_of_date - first_order_date, days (the customer's observed age).",
+        "monetary_value_eur": "Mean net revenue of the repeat purchase days; null without repeats.",
+        "net_revenue_eur": "Net revenue (EUR, after discount) of all completed orders known by as_of_date.",
+        "historical_clv_eur": "Realised margin to date: net_revenue_eur x clv.margin_share.",
+        "p_alive": "BG/NBD probability that the customer is still active (1 for one-time buyers by "
+        "construction); null when the model was not fitted.",
+        "expected_purchases": "BG/NBD expected purchase days over the next clv.horizon_months x 30 "
+        "days; null when not fitted.",
+        "expected_spend_eur": "Gamma-Gamma expected net revenue per future purchase day (population mean for "
+        "customers without repeats); null when not fitted.",
+        "predicted_clv_eur": "Expected margin over the horizon, discounted monthly at "
+        "clv.monthly_discount_rate; null when not fitted.",
+        "predicted_at_risk": "Repeat buyer whose p_alive is below clv.p_alive_threshold; null when not "
+        "fitted.",
     },
 )
 
@@ -217,8 +298,8 @@ PUBLISH_LOG = PublishedTable(
 
 PUBLISHED_TABLES = (
     SEGMENT_MEMBERSHIP, SEGMENT_HISTORY, SEGMENT_MIGRATION, SEGMENT_CATALOG, AUDIENCE_EXPORT,
-    SEGMENT_KPIS_DAILY, KPI_DAILY, COHORT_RETENTION, EXPERIMENT_RESULTS, DATA_QUALITY_LOG,
-    CUSTOMERS, PUBLISH_LOG,
+    SEGMENT_KPIS_DAILY, KPI_DAILY, COHORT_RETENTION, EXPERIMENT_RESULTS, CAMPAIGN_PERFORMANCE,
+    CLV_CUSTOMER, DATA_QUALITY_LOG, CUSTOMERS, PUBLISH_LOG,
 )  # fmt: skip
 
 
