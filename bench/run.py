@@ -1,0 +1,293 @@
+"""`python -m bench.run --size S|M|L`: generate (once), backfill, daily run, stage alone, references, compare.
+
+Phases, each in its own subprocess so wall time and peak RSS are its own (bench/measure.py):
+
+1. generate   the sample of the size with `sample_data`, cached under DATA_DIR/landing (a marker
+              file records size, start and the generator's summary; reruns reuse it). The window
+              ends yesterday, because daily partitions exist only up to yesterday.
+2. full_backfill   every day but the last, ONE run (orchestration.run_window.run_range), from an
+              empty pipeline state (bronze, work DB, gold, serving and the Dagster instance of
+              DATA_DIR are removed first; landing is kept).
+3. segment_kpi_stage   the Dagster job restricted to `segment_history` + `segment_kpis` (their
+              checks included) for the same range, on the work DB the backfill built.
+4. daily_incremental   the last day alone, with the whole history before it in place.
+5. single_day  for D = the last day: the pipeline's polars RFM + lifecycle + KPIs for D, the pandas
+              and the DuckDB SQL references, each timed over --repeat runs (best run counts), plus
+              what the pipeline stored for D; then bench.compare checks that all agree.
+
+Writes bench/results/<size>-<timestamp>.json and refreshes the table in docs/performance.md.
+Exit status 1 when a phase failed or the implementations disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.compare import compare_all, read_outputs, summary
+from bench.measure import Measured, machine, run_measured
+from bench.report import evaluate_targets, update_doc
+from orchestration.settings import PROJECT_ROOT
+
+DAYS = {"S": 180, "M": 730, "L": 730}  # sample_data.generator.SIZES, without importing the generator
+TIMEOUT_HOURS = {"S": 1.0, "M": 8.0, "L": 24.0}
+MARKER = ".bench-sample.json"
+# What a fresh backfill must not find; the landing zone and the generator's truth stay.
+PIPELINE_STATE = (
+    "bronze",
+    "quarantine",
+    "quality",
+    "gold",
+    "work",
+    "serving",
+    "dagster_home",
+    "bench_outputs",
+)
+IMPLEMENTATIONS = ("stored", "pipeline", "pandas", "duckdb")
+STAGE_ASSETS = "segment_history,segment_kpis"
+
+
+def code_version() -> dict[str, Any]:
+    """Which commit was measured, and whether the working tree had uncommitted changes (read-only git)."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": "unknown", "uncommitted_changes": None}
+    return {"commit": commit, "uncommitted_changes": bool(status.strip())}
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.size: str = args.size
+        self.data = args.data_dir.resolve()
+        self.logs = self.data / "bench_logs"
+        self.outputs = self.data / "bench_outputs"
+        self.timeout_s = 3600 * (args.timeout_hours or TIMEOUT_HOURS[self.size])
+        self.repeat: int = args.repeat
+        self.python = sys.executable
+        self.result: dict[str, Any] = {
+            "size": self.size,
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine(),
+            "code": code_version(),
+            "phases": {},
+        }
+
+    def measure(self, name: str, command: list[str], env: dict[str, str] | None = None) -> Measured:
+        print(f"[bench] {name}: {' '.join(command[2:])}", flush=True)
+        measured = run_measured(
+            command, env or self.env(), PROJECT_ROOT, self.logs / f"{name}.log", self.timeout_s
+        )
+        phase = measured.as_dict()
+        del phase["command"]
+        self.result["phases"][name] = phase
+        verdict = "ok" if measured.returncode == 0 else f"FAILED ({measured.returncode}), see {measured.log}"
+        print(
+            f"[bench] {name}: {measured.wall_s:.1f} s, peak RSS {measured.peak_tree_rss_mb:.0f} MB (tree), "
+            f"{verdict}",
+            flush=True,
+        )
+        return measured
+
+    # -- data ---------------------------------------------------------------------------------
+    def sample(self, skip_generate: bool) -> dict[str, Any]:
+        marker = self.data / "landing" / MARKER
+        if marker.exists():
+            sample = json.loads(marker.read_text())
+            if sample["size"] != self.size:
+                raise SystemExit(
+                    f"{self.data} holds size {sample['size']}, not {self.size}: use another --data-dir"
+                )
+            self.result["phases"]["generate"] = {"cached": True}
+            return sample
+        if skip_generate:
+            raise SystemExit(f"no generated sample in {self.data / 'landing'} and --skip-generate was given")
+        days = DAYS[self.size]
+        start = date.today() - timedelta(days=days)  # the last day is yesterday
+        shutil.rmtree(self.data / "landing", ignore_errors=True)
+        summary_file = self.logs / "generate.summary.json"
+        command = [
+            self.python, "-m", "sample_data", "--size", self.size, "--start", start.isoformat(),
+            "--out", str(self.data / "landing"), "--truth", str(self.data / "truth"),
+        ]  # fmt: skip
+        measured = self.measure("generate", command, dict(os.environ))
+        if measured.returncode != 0:
+            raise SystemExit(f"sample generation failed, see {measured.log}")
+        # The generator prints its summary (JSON) on stdout, followed by a line on stderr.
+        text = Path(measured.log).read_text()
+        generated = json.loads(text[text.index("{") : text.rindex("}") + 1])
+        summary_file.write_text(json.dumps(generated, indent=2))
+        sample = {"size": self.size, "start": start.isoformat(), "days": days, "generator": generated}
+        marker.write_text(json.dumps(sample, indent=2) + "\n")
+        return sample
+
+    def reset_pipeline_state(self) -> None:
+        for name in PIPELINE_STATE:
+            shutil.rmtree(self.data / name, ignore_errors=True)
+        home = self.data / "dagster_home"
+        home.mkdir(parents=True)
+        shutil.copy(PROJECT_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            SEGMENTS_DATA_DIR=str(self.data),
+            SEGMENTS_PARTITIONS_START=self.start.isoformat(),
+            DAGSTER_HOME=str(self.data / "dagster_home"),
+        )
+        return env
+
+    # -- phases -------------------------------------------------------------------------------
+    def dagster(self, name: str, first: date, last: date, assets: str = "") -> bool:
+        result_file = self.logs / f"{name}.result.json"
+        command = [
+            self.python, "-m", "bench.dagster_phase", "--start", first.isoformat(), "--end", last.isoformat(),
+            "--result", str(result_file),
+        ]  # fmt: skip
+        if assets:
+            command += ["--assets", assets]
+        measured = self.measure(name, command)
+        phase = self.result["phases"][name]
+        phase.update(first_day=first.isoformat(), last_day=last.isoformat(), days=(last - first).days + 1)
+        if result_file.exists():
+            phase["dagster"] = json.loads(result_file.read_text())
+        return measured.returncode == 0
+
+    def single_day(self, as_of: date) -> bool:
+        timings: dict[str, Any] = {}
+        ok = True
+        for impl in IMPLEMENTATIONS:
+            result_file = self.logs / f"single_day.{impl}.json"
+            command = [
+                self.python, "-m", "bench.single_day", "--impl", impl, "--as-of", as_of.isoformat(),
+                "--outputs", str(self.outputs), "--result", str(result_file), "--repeat", str(self.repeat),
+            ]  # fmt: skip
+            measured = self.measure(f"single_day_{impl}", command)
+            phase = self.result["phases"].pop(f"single_day_{impl}")
+            if measured.returncode != 0:
+                ok = False
+                timings[impl] = {"failed": True, **phase}
+                continue
+            timings[impl] = {**json.loads(result_file.read_text()), "process": phase}
+        self.result["single_day"] = {"as_of": as_of.isoformat(), "implementations": timings}
+        return ok
+
+    def agreement(self) -> bool:
+        answers = read_outputs(self.outputs, list(IMPLEMENTATIONS))
+        comparisons = compare_all(answers)
+        text = summary(comparisons)
+        print(text, flush=True)
+        ok = all(c.ok for c in comparisons)
+        self.result["agreement"] = {
+            "ok": ok,
+            "customers": comparisons[0].segment_rows,
+            "pairs": {
+                f"{c.base} vs {c.other}": {
+                    "segment_mismatches": c.segment_mismatches,
+                    "kpi_mismatches": c.kpi_mismatches,
+                }
+                for c in comparisons
+            },
+            "summary": text[:20_000],
+        }
+        return ok
+
+    def ratios(self) -> None:
+        phases = self.result["phases"]
+        impls = self.result.get("single_day", {}).get("implementations", {})
+        ratios: dict[str, float] = {}
+
+        def best(impl: str, key: str) -> float | None:
+            return impls.get(impl, {}).get("best", {}).get(key)
+
+        for key in ("total", "compute"):
+            pipeline, pandas, duck = best("pipeline", key), best("pandas", key), best("duckdb", key)
+            suffix = "" if key == "total" else "_compute"
+            if pipeline and pandas:
+                ratios[f"pandas_over_pipeline{suffix}"] = round(pandas / pipeline, 3)
+            if pipeline and duck and key == "total":
+                ratios["pipeline_over_duckdb"] = round(pipeline / duck, 3)
+        full, daily = phases.get("full_backfill", {}), phases.get("daily_incremental", {})
+        if full.get("wall_s") and daily.get("wall_s"):
+            ratios["daily_over_full"] = round(daily["wall_s"] / full["wall_s"], 4)
+        if full.get("peak_tree_rss_mb"):
+            ratios["full_backfill_peak_rss_gb"] = round(full["peak_tree_rss_mb"] / 1024, 2)
+        self.result["ratios"] = ratios
+        self.result["targets"] = evaluate_targets(self.size, ratios)
+
+    def run(self, skip_generate: bool) -> int:
+        sample = self.sample(skip_generate)
+        self.start = date.fromisoformat(sample["start"])
+        last = self.start + timedelta(days=sample["days"] - 1)
+        generated = sample["generator"]
+        self.result["data"] = {
+            "data_dir": str(self.data),
+            "first_day": self.start.isoformat(),
+            "last_day": last.isoformat(),
+            "days": sample["days"],
+            **{key: generated[key] for key in ("customers", "order_rows", "event_rows", "customer_rows")},
+        }
+        self.reset_pipeline_state()
+        before_last = last - timedelta(days=1)
+        ok = (
+            self.dagster("full_backfill", self.start, before_last)
+            and self.dagster("segment_kpi_stage", self.start, before_last, STAGE_ASSETS)
+            and self.dagster("daily_incremental", last, last)
+        )
+        if ok:
+            ok = self.single_day(last) and self.agreement()
+        self.ratios()
+        self.result["success"] = ok
+        self.result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=sorted(DAYS), default="S")
+    parser.add_argument("--data-dir", type=Path, help="default: data/bench/<size>")
+    parser.add_argument("--skip-generate", action="store_true", help="fail instead of generating the sample")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per single-day implementation (best counts)"
+    )
+    parser.add_argument("--timeout-hours", type=float, help="per phase (default: 1 for S, 8 for M, 24 for L)")
+    parser.add_argument("--results-dir", type=Path, default=PROJECT_ROOT / "bench" / "results")
+    parser.add_argument("--doc", type=Path, default=PROJECT_ROOT / "docs" / "performance.md")
+    parser.add_argument("--no-doc", action="store_true", help="do not refresh the table in --doc")
+    args = parser.parse_args(argv)
+    args.data_dir = args.data_dir or PROJECT_ROOT / "data" / "bench" / args.size
+    manifest = PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
+    if not manifest.exists():
+        print(f"{manifest} is missing: run `make manifest` first", file=sys.stderr)
+        return 2
+    bench = Bench(args)
+    status = bench.run(args.skip_generate)
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    result_file = args.results_dir / f"{args.size}-{stamp}.json"
+    result_file.write_text(json.dumps(bench.result, indent=2) + "\n")
+    print(f"[bench] results: {result_file}")
+    if not args.no_doc:
+        update_doc(args.doc, args.results_dir)
+        print(f"[bench] table refreshed in {args.doc}")
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
