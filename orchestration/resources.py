@@ -20,10 +20,11 @@ class PostgresWarehouse(dg.ConfigurableResource):
     resolves it at run time and never shows it in the UI; the rest comes from `[warehouse]` in config."""
 
     url: str
-    schema_name: str = "segments"
-    reader_role: str = "segments_reader"
-    swap_wait_seconds: float = 30.0
-    lock_timeout_seconds: float = 10.0
+    # No defaults here: `[warehouse]` in config/pipeline.toml is the one place for them.
+    schema_name: str
+    reader_role: str
+    swap_wait_seconds: float
+    lock_timeout_seconds: float
 
     def target(self) -> WarehouseTarget:
         return WarehouseTarget(
