@@ -8,6 +8,8 @@ through the Dagster instance in DAGSTER_HOME, so it shows up in the UI (`make de
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sys
 from datetime import date
 
@@ -27,6 +29,42 @@ def landing_days() -> list[date]:
     return [date.fromisoformat(s) for s in stems]
 
 
+# Which process runs a run started here, so a later run can tell that it died (see release_dead_runs).
+HOST_TAG = "segments/host"
+PID_TAG = "segments/pid"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Fail the runs started here whose process is gone, and free their concurrency slots.
+
+    A run killed hard (SIGKILL, OOM, power loss) never releases its `duckdb_writer` slot (limit 1),
+    and no daemon watches in-process runs: every later run would wait for that slot forever. Only
+    runs tagged with this host and a pid that no longer exists are touched (a reused pid leaves the
+    run alone, as before).
+    """
+    in_progress = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+    host = socket.gethostname()
+    released = []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=in_progress, tags={HOST_TAG: host})):
+        pid = run.tags.get(PID_TAG, "")
+        if not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        instance.report_run_failed(run, f"process {pid} on {host} died while the run was in progress")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        released.append(run.run_id)
+    return released
+
+
 def run_range(
     start: date, end: date, instance: dg.DagsterInstance | None = None, defs: dg.Definitions | None = None
 ) -> dg.ExecuteInProcessResult:
@@ -34,13 +72,18 @@ def run_range(
     if defs is None:
         from orchestration.definitions import defs
     job = defs.resolve_job_def("daily_segmentation")
+    instance = instance or dg.DagsterInstance.get()
+    for run_id in release_dead_runs(instance):
+        print(f"run {run_id} died unfinished: marked failed, its concurrency slots freed", file=sys.stderr)
     return job.execute_in_process(
-        instance=instance or dg.DagsterInstance.get(),
+        instance=instance,
         # Per-step DEBUG events stay in the instance (UI); the terminal gets progress at INFO.
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         tags={
             "dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat(),
+            HOST_TAG: socket.gethostname(),
+            PID_TAG: str(os.getpid()),
         },
         raise_on_error=False,
     )

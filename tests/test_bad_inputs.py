@@ -5,6 +5,10 @@ A "quarantine" case must load with exactly the expected valid and quarantined ro
 nothing: every row read is valid, quarantined (with its original text and row number) or an exact
 duplicate. A "fail" case must raise `LandingContractError` naming the file and the problem, and
 leave the bronze partition already written for that day exactly as it was.
+
+What happens after extract (nothing published on "fail"; valid rows published and bad ones only
+logged on "quarantine") is proven for one case per source and outcome through the full graph in
+tests/e2e/test_bad_inputs_publish.py; the last test here keeps that subset valid as the corpus grows.
 """
 
 from __future__ import annotations
@@ -152,3 +156,17 @@ def test_contract_doc_lists_every_case() -> None:
     for name, case in CASES.items():
         outcome = "fail" if case["outcome"] == "fail" else ("quarantine" if case["quarantined"] else "accept")
         assert f"| `{name}` | {outcome}" in table, name
+
+
+def test_publish_representatives_cover_every_source_and_outcome() -> None:
+    """tests/e2e/test_bad_inputs_publish.py takes a subset to publish: it must stay a valid one."""
+    from tests.e2e.test_bad_inputs_publish import FAIL_CASES, QUARANTINE_CASES
+
+    assert all(CASES[name]["outcome"] == "fail" for name in FAIL_CASES)
+    assert {_source_of(CASES[name]).landing.name for name in FAIL_CASES} == set(SOURCES)
+    assert set(QUARANTINE_CASES) == set(SOURCES)
+    for source, name in QUARANTINE_CASES.items():
+        case = CASES[name]
+        assert _source_of(case).landing.name == source
+        # Both kinds of row, so the run proves valid rows published and bad ones only logged.
+        assert case["outcome"] == "quarantine" and case["quarantined"] > 0 and case["valid"] > 0, name

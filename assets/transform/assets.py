@@ -48,8 +48,11 @@ def behaviour_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
             results = invocation.get_artifact("run_results.json").get("results", [])
         except FileNotFoundError:  # dbt stopped before running anything (bad vars, broken project)
             results = []
+        # No failed node means dbt stopped before or around the nodes (profile, lock, parse): its own
+        # error (with the tail of dbt.log) says why.
+        reason = failed_nodes(results) or str(invocation.get_error())
         raise dg.Failure(
-            description=f"dbt build failed for {days[0]} .. {days[-1]}: {failed_nodes(results)}",
+            description=f"dbt build failed for {days[0]} .. {days[-1]}: {reason}",
             allow_retries=is_transient(results),
         )
 
