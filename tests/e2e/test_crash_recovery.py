@@ -60,7 +60,7 @@ from tests.e2e.pipeline_process import (
     run_to_completion,
     work_segment_state,
 )
-from tests.e2e.serving_reader import observe_duckdb
+from tests.readers import observe_duckdb
 
 ATTEMPTS = 3
 EXTRACT_STEPS = ("raw_customers", "raw_events", "raw_orders")

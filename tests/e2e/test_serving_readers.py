@@ -1,6 +1,6 @@
 """BI reading the DuckDB serving file while it is republished: every read sees one whole publish.
 
-A reader *process* (`tests/e2e/serving_reader.py`, sharing nothing with the publisher) opens
+A reader *process* (`tests/readers.py`, sharing nothing with the publisher) opens
 `serving/segments.duckdb` read-only in a loop, a fresh connection each time, and checks each read
 against itself: the count of every table equals the newest publish_log row's `row_counts`, and the
 tables listed are the tables present. Meanwhile this process republishes the same days again and
@@ -29,7 +29,7 @@ import pytest
 from orchestration.settings import get_settings
 from tests.e2e.landing_fixture import DAYS
 from tests.e2e.pipeline_process import REPO_ROOT, Workspace
-from tests.e2e.serving_reader import observe_duckdb, observe_duckdb_connection
+from tests.readers import observe_duckdb, observe_duckdb_connection
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +40,7 @@ READY_TIMEOUT_S = 60.0
 
 def _start_reader(target: Path, work: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.e2e.serving_reader", "--backend", "duckdb", "--target", str(target),
+        [sys.executable, "-m", "tests.readers", "--backend", "duckdb", "--target", str(target),
          "--ready", str(work / "ready"), "--stop", str(work / "stop"), "--report", str(work / "report.json"),
          *READER_LIMITS],
         cwd=REPO_ROOT,

@@ -1,24 +1,43 @@
-"""BI processes polling during repeated publishes see old or new tables, never a mix, and never fail."""
+"""BI processes polling during repeated publishes see old or new tables, never a mix, and never fail.
+
+Each reader is `tests/readers.py`'s `poll` in its own spawned process: PostgreSQL through one session
+kept open (one REPEATABLE READ, READ ONLY transaction per read), the DuckDB serving file through a
+fresh read-only connection per read.
+"""
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import shutil
 import time
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from assets.publish.postgres import WarehouseTarget, publish_to_postgres
-from assets.publish.tables import PUBLISH_LOG, PUBLISHED_TABLES
 from tests.postgres.conftest import SampleRun, Warehouse
-from tests.postgres.readers import ReaderReport, poll_duckdb, poll_postgres
 from tests.postgres.test_publish_safety import make_variant
+from tests.readers import ReaderReport, observe_duckdb, observe_postgres_connection, poll
 
 pytestmark = pytest.mark.postgres
 
 SCHEMA = "polled"
-PUBLISHES = 20
+PUBLISHES = 10
+MAX_READS, MAX_SECONDS = 10_000_000, 600.0  # only a safety net: `stop` ends the readers
+
+
+def _read_postgres(url: str, stop: Event, out: Queue) -> None:
+    with psycopg.connect(url, autocommit=True, application_name="segments-test-reader") as pg:
+        observe = functools.partial(observe_postgres_connection, pg)  # schema -> Observation
+        out.put(poll(observe, SCHEMA, stop.is_set, MAX_READS, MAX_SECONDS))
+
+
+def _read_duckdb(path: str, stop: Event, out: Queue) -> None:
+    out.put(poll(observe_duckdb, path, stop.is_set, MAX_READS, MAX_SECONDS))
 
 
 def test_readers_see_whole_publishes_only(
@@ -30,12 +49,11 @@ def test_readers_see_whole_publishes_only(
     target = WarehouseTarget(url=warehouse.url, schema=SCHEMA, reader_role=reader_role)
     assert publish_to_postgres(serving, target).swapped
 
-    tables = [t.name for t in PUBLISHED_TABLES if t is not PUBLISH_LOG]
     spawn = multiprocessing.get_context("spawn")  # real separate processes, as BI tools are
     stop, out = spawn.Event(), spawn.Queue()
     readers = [
-        spawn.Process(target=poll_postgres, args=(warehouse.url_as(reader_role), SCHEMA, tables, stop, out)),
-        spawn.Process(target=poll_duckdb, args=(str(serving), tables, stop, out)),
+        spawn.Process(target=_read_postgres, args=(warehouse.url_as(reader_role), stop, out)),
+        spawn.Process(target=_read_duckdb, args=(str(serving), stop, out)),
     ]
     for reader in readers:
         reader.start()
@@ -56,4 +74,4 @@ def test_readers_see_whole_publishes_only(
     for report in reports:
         assert report.errors == []
         assert report.inconsistent == []
-        assert report.reads >= PUBLISHES and len(report.publishes_seen) >= 3, report
+        assert report.reads >= PUBLISHES and len(report.publish_ids) >= 3, report

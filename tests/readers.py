@@ -1,19 +1,21 @@
 """A BI-like reader of the published tables: does every read see one whole publish, and nothing else?
 
-One observation is one fresh read-only connection (a reader that keeps its handle would keep seeing
-the old inode after a swap, which proves nothing): the newest `publish_log` row and, in the same
-connection, the row count of every table that row's `row_counts` JSON lists, and the names of the
-tables there are. A read is *inconsistent* when a count differs from what publish_log says, or when
-the tables listed are not exactly the tables present (publish_log itself aside). Any exception
-(cannot open, lock) is an *error*.
+One observation reads, in one snapshot, the newest `publish_log` row and the row count of every table
+there is. A read is *inconsistent* when a count differs from that row's `row_counts`, or when the
+tables listed are not exactly the tables present (publish_log itself aside). Any exception (cannot
+open, lock) is an *error*.
 
-Backends are functions `target -> Observation` in `BACKENDS`. DuckDB (the serving file) is here; a
-PostgreSQL backend only has to do the same reads in one REPEATABLE READ transaction on the
-`segments` schema and register itself, e.g. `BACKENDS["postgres"] = observe_postgres` (target: a
-DSN); `poll`, the process entry point and the report stay as they are.
+Backends are functions `target -> Observation` in `BACKENDS`:
+- `duckdb` (target: the serving file): one fresh read-only connection per observation (a reader that
+  keeps its handle would keep seeing the old inode after a swap, which proves nothing);
+- `postgres` (target: a DSN; the `segments` schema): one REPEATABLE READ, READ ONLY transaction per
+  observation. `observe_postgres_connection` does the same on a session the caller keeps open.
+`poll` observes until told to stop and returns a `ReaderReport` (tests/e2e/test_serving_readers.py
+runs it as a process through `main`; tests/postgres/test_concurrent_readers.py calls it in spawned
+processes).
 
 As a process (so the reader shares nothing with the publisher):
-    python -m tests.e2e.serving_reader --backend duckdb --target PATH --ready R --stop S --report OUT
+    python -m tests.readers --backend duckdb --target PATH --ready R --stop S --report OUT
 It writes `R` after its first read, polls until `S` exists or a bound is hit, then writes the
 report as JSON to `OUT`.
 """
@@ -28,6 +30,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
+import psycopg
+from psycopg import sql
 
 from assets.publish.tables import PUBLISH_LOG
 
@@ -44,7 +48,7 @@ class Observation:
         # publish_log's row is written with the counts of the other tables: it does not count itself.
         tables = set(self.actual) - {PUBLISH_LOG.name}
         if set(self.expected) != tables or PUBLISH_LOG.name not in self.actual:
-            found.append(f"publish_log lists {sorted(self.expected)}, the file has {sorted(self.actual)}")
+            found.append(f"publish_log lists {sorted(self.expected)}, present: {sorted(self.actual)}")
         for table, rows in self.expected.items():
             if table in self.actual and self.actual[table] != rows:
                 found.append(f"{table}: {self.actual[table]} rows, publish_log says {rows}")
@@ -73,7 +77,31 @@ def observe_duckdb(target: str) -> Observation:
         return observe_duckdb_connection(conn)
 
 
-BACKENDS: dict[str, Callable[[str], Observation]] = {"duckdb": observe_duckdb}
+def observe_postgres_connection(conn: psycopg.Connection, schema: str = "segments") -> Observation:
+    """One REPEATABLE READ, READ ONLY transaction on an autocommit connection: the log row, then counts."""
+    newest = sql.SQL("select publish_id, row_counts from {} order by published_at desc limit 1")
+    with conn.transaction():
+        conn.execute("set transaction isolation level repeatable read, read only")
+        row = conn.execute(newest.format(sql.Identifier(schema, PUBLISH_LOG.name))).fetchone()
+        if row is None:
+            raise LookupError(f"{schema}.{PUBLISH_LOG.name} is empty")
+        publish_id, row_counts = row
+        present = conn.execute("select tablename from pg_tables where schemaname = %s", [schema]).fetchall()
+        actual = {}
+        for (table,) in present:
+            count_rows = sql.SQL("select count(*) from {}").format(sql.Identifier(schema, table))
+            (count,) = conn.execute(count_rows).fetchone() or (0,)
+            actual[table] = int(count)
+    logged = row_counts if isinstance(row_counts, dict) else json.loads(row_counts)
+    return Observation(str(publish_id), {str(k): int(v) for k, v in logged.items()}, actual)
+
+
+def observe_postgres(target: str, schema: str = "segments") -> Observation:
+    with psycopg.connect(target, autocommit=True, application_name="segments-test-reader") as conn:
+        return observe_postgres_connection(conn, schema)
+
+
+BACKENDS: dict[str, Callable[[str], Observation]] = {"duckdb": observe_duckdb, "postgres": observe_postgres}
 
 
 @dataclass
