@@ -18,7 +18,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -88,6 +88,7 @@ def publish(request: PublishRequest) -> dict[str, int]:
             conn.execute(f"attach {_sql_literal(str(request.work_db))} as work (read_only)")
             as_of = scalar(conn, "select max(as_of_date) from work.segment_days_processed")
             _build_segments(conn, as_of)
+            _build_migration(conn, request, has_previous, as_of)
             _build_current_state(conn, request, has_previous)
             _build_catalog_and_audiences(conn, request.catalog)
             _build_incremental(conn, SEGMENT_KPIS_DAILY, request.kpi_files, request, has_previous)
@@ -140,9 +141,34 @@ def _build_segments(conn: duckdb.DuckDBPyConnection, as_of: date) -> None:
         from {SEGMENT_HISTORY.name} where valid_to is null order by customer_key, family""",
         [as_of],
     )
+
+
+def _build_migration(
+    conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool, as_of: date
+) -> None:
+    """Day and month-end moves between segments, recomputed only over the days that can have changed.
+
+    A 'day' row for D (the day before → D) depends on membership on D - 1 and D; a 'month' row on
+    its month end and the previous one. Membership differs from the previous publish only inside
+    the stays that differ between the two histories (the run's days, and any day a run whose
+    publish was blocked rewrote), and on days the previous publish did not have. Those days are
+    recomputed; every other row is kept, so a daily publish does not rescan the whole history.
+    """
+    incremental = has_previous and _published(conn, SEGMENT_MIGRATION)
+    if incremental:
+        first, last = _changed_span(conn, request, as_of)
+        recompute_day = "d.as_of_date between $first and $last"
+        recompute_month = "as_of_date >= $first and previous_end <= $last"
+        kept = f"""union all select * from previous.{SEGMENT_MIGRATION.name}
+        where not (period = 'day' and as_of_date between $first and $last)
+            and not (period = 'month' and as_of_date in (select as_of_date from recomputed_month_ends))"""
+        params: dict[str, date] = {"first": first, "last": last}
+    else:
+        recompute_day = recompute_month = "true"
+        kept, params = "", {}
     conn.execute(
         f"""create table {SEGMENT_MIGRATION.name} as
-        with days as (select as_of_date from work.segment_days_processed),
+        with days as (select as_of_date from work.segment_days_processed as d where {recompute_day}),
         entries as (
             select family, valid_from as as_of_date, coalesce(previous_segment, '(new)') as from_segment,
                 segment as to_segment, count(*) as customers
@@ -158,19 +184,22 @@ def _build_segments(conn: duckdb.DuckDBPyConnection, as_of: date) -> None:
                 on h.valid_from < d.as_of_date and (h.valid_to is null or h.valid_to > d.as_of_date)
             group by all
         ),
-        month_ends as (
+        all_month_ends as (
             select as_of_date, lag(as_of_date) over (order by as_of_date) as previous_end
-            from days where as_of_date = last_day(as_of_date)
+            from work.segment_days_processed where as_of_date = last_day(as_of_date)
+        ),
+        recomputed_month_ends as (
+            select * from all_month_ends where previous_end is not null and {recompute_month}
         ),
         at_end as (
             select m.as_of_date, m.previous_end, h.customer_key, h.family, h.segment
-            from month_ends as m join {SEGMENT_HISTORY.name} as h on {_covers("h", "m.as_of_date")}
-            where m.previous_end is not null
+            from recomputed_month_ends as m
+            join {SEGMENT_HISTORY.name} as h on {_covers("h", "m.as_of_date")}
         ),
         at_previous_end as (
             select m.as_of_date, h.customer_key, h.family, h.segment
-            from month_ends as m join {SEGMENT_HISTORY.name} as h on {_covers("h", "m.previous_end")}
-            where m.previous_end is not null
+            from recomputed_month_ends as m
+            join {SEGMENT_HISTORY.name} as h on {_covers("h", "m.previous_end")}
         ),
         monthly as (
             select now.family, now.as_of_date, coalesce(was.segment, '(new)') as from_segment,
@@ -179,12 +208,34 @@ def _build_segments(conn: duckdb.DuckDBPyConnection, as_of: date) -> None:
             left join at_previous_end as was using (as_of_date, customer_key, family)
             group by all
         )
-        select 'day' as period, family, as_of_date, from_segment, to_segment, customers::bigint as customers
-        from (select * from entries union all select * from stayed)
-        union all
-        select 'month', family, as_of_date, from_segment, to_segment, customers::bigint from monthly
-        order by period, family, as_of_date, from_segment, to_segment"""
+        select * from (
+            select 'day' as period, family, as_of_date, from_segment, to_segment,
+                customers::bigint as customers
+            from (select * from entries union all select * from stayed)
+            union all
+            select 'month', family, as_of_date, from_segment, to_segment, customers::bigint from monthly
+            {kept}
+        )
+        order by period, family, as_of_date, from_segment, to_segment""",
+        params,
     )
+
+
+def _changed_span(conn: duckdb.DuckDBPyConnection, request: PublishRequest, as_of: date) -> tuple[date, date]:
+    """First and last day whose migration rows may differ from the previous publish's."""
+    changed = conn.execute(
+        f"""with changed as (
+            (select * from {SEGMENT_HISTORY.name} except select * from previous.{SEGMENT_HISTORY.name})
+            union all
+            (select * from previous.{SEGMENT_HISTORY.name} except select * from {SEGMENT_HISTORY.name})
+        )
+        select min(valid_from), max(coalesce(valid_to, ?::date + 1)) from changed""",
+        [as_of],
+    ).fetchall()[0]
+    first = min(d for d in (changed[0], request.days[0]) if d is not None)
+    # + 1: the day after a changed day compares against it.
+    last = max(d for d in (changed[1], request.days[-1] + timedelta(days=1)) if d is not None)
+    return first, last
 
 
 CURRENT_CUSTOMERS = """
