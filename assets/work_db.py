@@ -158,6 +158,20 @@ def known_customers(conn: duckdb.DuckDBPyConnection, last_known: date) -> pl.Laz
     return _query(conn, KNOWN_CUSTOMERS, [last_known])
 
 
+DAILY_TOTALS = """
+    select activity_date as as_of_date, sum(net_revenue_eur)::double as mart_revenue_eur,
+        sum(orders_completed)::bigint as mart_orders
+    from customer_daily_activity
+    where activity_date between ? and ?
+    group by all
+"""
+
+
+def daily_totals(conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date) -> pl.DataFrame:
+    """Revenue and completed orders per day of the mart, summed in DuckDB (one row a day)."""
+    return _query(conn, DAILY_TOTALS, [first_day, last_day]).collect()
+
+
 def daily_activity(conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date) -> pl.LazyFrame:
     return _query(conn, DAILY_ACTIVITY, [first_day, last_day])
 

@@ -17,8 +17,16 @@ from assets.kpis.rollups import ALL_SEGMENTS
 from assets.kpis.rollups import segment_kpis as compute_segment_kpis
 from assets.partition_store import partition_path, replace_partition
 from assets.segments.assets import segment_history
+from assets.segments.engine import chunks, days_per_chunk
 from assets.transform.assets import WORK_DB_POOL
-from assets.work_db import daily_activity, exposure_outcomes, order_history, segments_by_day
+from assets.work_db import (
+    daily_activity,
+    daily_totals,
+    exposure_outcomes,
+    order_history,
+    scalar,
+    segments_by_day,
+)
 from orchestration.partitions import daily_partitions, partition_days
 from orchestration.settings import get_settings
 
@@ -50,10 +58,23 @@ def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> 
     settings = get_settings()
     days = partition_days(context)
     with work_db.get_connection() as conn:
-        activity = daily_activity(conn, days[0], days[-1]).collect()
-        members = segments_by_day(conn, days[0], days[-1]).collect()
         orders = order_history(conn, days[-1]).collect()
         exposures = exposure_outcomes(conn, days[-1], settings.experiments.conversion_window_days).collect()
+        # One membership row per customer and day: chunk the range so memory follows the customer
+        # base, not the length of the backfill.
+        customers = int(scalar(conn, "select count(*) from dim_customers"))
+        size = days_per_chunk(customers, settings.operations.segment_chunk_memberships, len(days))
+        daily_rows, revenue, order_count = 0, 0.0, 0
+        for chunk in chunks(days, size):
+            activity = daily_activity(conn, chunk[0], chunk[-1])
+            members = segments_by_day(conn, chunk[0], chunk[-1])
+            kpis = compute_segment_kpis(members, activity).collect()
+            for (day,), frame in kpis.group_by("as_of_date"):
+                replace_partition(frame, settings.gold_dir, DATASET, day)
+            totals = kpis.filter(pl.col("segment") == ALL_SEGMENTS)
+            daily_rows += kpis.height
+            revenue += float(totals["revenue_eur"].sum())
+            order_count += int(totals["orders"].sum())
     retention = cohort_retention(orders.lazy(), days[-1]).collect()
     replace_partition(retention, settings.gold_dir, RETENTION_DATASET, days[-1])
     judged = exposures.lazy().filter(pl.col("is_judged"))
@@ -61,23 +82,19 @@ def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> 
     replace_partition(experiments, settings.gold_dir, EXPERIMENTS_DATASET, days[-1])
     campaigns = campaign_performance(exposures.lazy(), days[-1], settings.campaigns.cost_eur).collect()
     replace_partition(campaigns, settings.gold_dir, CAMPAIGNS_DATASET, days[-1])
-    kpis = compute_segment_kpis(members.lazy(), activity.lazy()).collect()
-    for (day,), frame in kpis.group_by("as_of_date"):
-        replace_partition(frame, settings.gold_dir, DATASET, day)
     long = kpi_long(read_kpi_history(days[0], days[-1]), days[0], days[-1]).collect()
     for (day,), frame in long.group_by("as_of_date"):
         replace_partition(frame, settings.gold_dir, LONG_DATASET, day)
-    totals = kpis.filter(pl.col("segment") == ALL_SEGMENTS)
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": kpis.height,
+            "dagster/row_count": daily_rows,
             "kpi_daily_rows": long.height,
             "cohort_retention_rows": retention.height,
             "experiment_result_rows": experiments.height,
             "campaign_performance_rows": campaigns.height,
             "days": len(days),
-            "revenue_eur": float(totals["revenue_eur"].sum()),
-            "orders": int(totals["orders"].sum()),
+            "revenue_eur": revenue,
+            "orders": order_count,
         }
     )
 
@@ -109,15 +126,7 @@ def segment_kpis_gx_suite(
     kpis = pl.read_parquet([partition_path(gold, DATASET, day) for day in days])
     campaigns = pl.read_parquet(partition_path(gold, CAMPAIGNS_DATASET, days[-1]))
     with work_db.get_connection() as conn:
-        marts = (
-            daily_activity(conn, days[0], days[-1])
-            .group_by(pl.col("activity_date").alias("as_of_date"))
-            .agg(
-                pl.col("net_revenue_eur").sum().alias("mart_revenue_eur"),
-                pl.col("orders_completed").sum().cast(pl.Int64).alias("mart_orders"),
-            )
-            .collect()
-        )
+        marts = daily_totals(conn, days[0], days[-1])
     per_segment = kpis.filter(pl.col("segment") != ALL_SEGMENTS)
     reconciliation = (
         per_segment.group_by("as_of_date")

@@ -10,7 +10,14 @@ from duckdb import DuckDBPyConnection
 
 from assets.gates import gx_check_result
 from assets.segments import quality
-from assets.segments.engine import Inputs, chunks, feature_windows, memberships, segment_catalog
+from assets.segments.engine import (
+    Inputs,
+    chunks,
+    days_per_chunk,
+    feature_windows,
+    memberships,
+    segment_catalog,
+)
 from assets.segments.features import LifetimeBase, lifetime_as_of
 from assets.segments.history import rebuild_stays
 from assets.segments.store import (
@@ -61,8 +68,7 @@ def chunk_days(known: pl.DataFrame, families: int, memberships_budget: int) -> i
     in 12 M rows, 1 M customers get one day at a time.
     """
     customers = int(known["known_customers"].max() or 0)
-    per_day = max(1, customers * families)
-    return max(1, min(MAX_CHUNK_DAYS, memberships_budget // per_day))
+    return days_per_chunk(customers * families, memberships_budget, MAX_CHUNK_DAYS)
 
 
 def orders_for_run(

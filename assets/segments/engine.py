@@ -104,6 +104,11 @@ def memberships(inputs: Inputs, days: list[date], settings: Settings) -> pl.Lazy
     return pl.concat([_conform(function(features)) for _, function in family_functions(settings)])
 
 
+def days_per_chunk(rows_per_day: int, rows_budget: int, max_days: int) -> int:
+    """How many days fit the memory budget when each day brings `rows_per_day` rows (at least one)."""
+    return max(1, min(max_days, rows_budget // max(1, rows_per_day)))
+
+
 def chunks(days: list[date], size: int) -> Iterator[list[date]]:
     for start in range(0, len(days), size):
         yield days[start : start + size]
