@@ -56,7 +56,10 @@ def postgres_warehouse_resource(settings: Settings) -> PostgresWarehouse | None:
 def build_resources(settings: Settings) -> dict[str, object]:
     settings.work_db.parent.mkdir(parents=True, exist_ok=True)
     resources: dict[str, object] = {
-        "work_db": DuckDBResource(database=str(settings.work_db)),
+        "work_db": DuckDBResource(
+            database=str(settings.work_db),
+            connection_config={"memory_limit": settings.operations.duckdb_memory_limit},
+        ),
         "dbt": dbt_cli(),
     }
     warehouse = postgres_warehouse_resource(settings)

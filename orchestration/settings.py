@@ -58,6 +58,7 @@ class OperationsSettings(Section):
     retry_max: int = Field(ge=0)
     retry_delay_seconds: float = Field(ge=0)
     segment_chunk_memberships: int = Field(gt=0)
+    duckdb_memory_limit: str = Field(pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 
 
 class TransformSettings(Section):
@@ -302,7 +303,10 @@ class Settings(BaseSettings):
 
     def dbt_env(self) -> dict[str, str]:
         """Environment the dbt profile reads (`profiles.yml` uses env_var for the DuckDB path)."""
-        return {"SEGMENTS_WORK_DB": str(self.work_db)}
+        return {
+            "SEGMENTS_WORK_DB": str(self.work_db),
+            "SEGMENTS_DUCKDB_MEMORY_LIMIT": self.operations.duckdb_memory_limit,
+        }
 
 
 @cache

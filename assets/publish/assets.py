@@ -55,6 +55,7 @@ def serving_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult
         campaigns_file=partition_path(settings.gold_dir, CAMPAIGNS_DATASET, days[-1]),
         clv_file=partition_path(settings.gold_dir, CLV_DATASET, days[-1]),
         clv_kpis_file=partition_path(settings.gold_dir, CLV_KPI_DATASET, days[-1]),
+        memory_limit=settings.operations.duckdb_memory_limit,
     )
     counts = publish(request)
     context.log.info(f"published {settings.serving_db}: {counts}")

@@ -63,6 +63,7 @@ class PublishRequest:
     campaigns_file: Path  # campaign_performance of the run's last day
     clv_file: Path  # clv_customer of the run's last day
     clv_kpis_file: Path  # per-segment CLV rows in kpi_daily's format, the run's last day
+    memory_limit: str  # DuckDB's cap while building the file (operations.duckdb_memory_limit)
 
 
 def _sql_literal(value: str) -> str:
@@ -81,7 +82,7 @@ def publish(request: PublishRequest) -> dict[str, int]:
     publish_id = uuid.uuid4().hex
     building = target.with_name(f".{target.name}.{publish_id}.building")
     try:
-        with duckdb.connect(str(building)) as conn:
+        with duckdb.connect(str(building), config={"memory_limit": request.memory_limit}) as conn:
             has_previous = target.exists()
             if has_previous:
                 conn.execute(f"attach {_sql_literal(str(target))} as previous (read_only)")

@@ -82,7 +82,7 @@ def _request(work_db: Path, days: list[date]) -> PublishRequest:
         serving_db=Path("unused"), work_db=work_db, run_id="test", days=days, kpi_files=[], kpi_long_files=[],
         retention_file=Path("unused"), experiments_file=Path("unused"), quality_files=[],
         catalog=pl.DataFrame(), campaigns_file=Path("unused"), clv_file=Path("unused"),
-        clv_kpis_file=Path("unused"),
+        clv_kpis_file=Path("unused"), memory_limit="1GB",
     )  # fmt: skip
 
 
