@@ -80,6 +80,7 @@ def publish(request: PublishRequest) -> dict[str, int]:
     target = request.serving_db
     target.parent.mkdir(parents=True, exist_ok=True)
     publish_id = uuid.uuid4().hex
+    _remove_dead_builds(target)
     building = target.with_name(f".{target.name}.{publish_id}.building")
     try:
         with duckdb.connect(str(building), config={"memory_limit": request.memory_limit}) as conn:
@@ -120,6 +121,13 @@ def publish(request: PublishRequest) -> dict[str, int]:
         building.unlink(missing_ok=True)
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
     return counts
+
+
+def _remove_dead_builds(target: Path) -> None:
+    """Files a killed publish left behind. Publishes run one at a time (the `duckdb_writer` pool), so
+    any build file present when one starts belongs to a publish that died."""
+    for leftover in target.parent.glob(f".{target.name}.*.building*"):
+        leftover.unlink(missing_ok=True)
 
 
 def _count(conn: duckdb.DuckDBPyConnection, table: PublishedTable) -> int:

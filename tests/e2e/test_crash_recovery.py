@@ -13,7 +13,7 @@ get past the point where the previous run died, and the last one has to clean up
 2. Every rerun, on the same data dir and Dagster home, gets going: the killed run is marked failed
    and its `duckdb_writer` concurrency slot released (before `release_dead_runs` in run_window, the
    slot was held forever and every later run hung at dbt), and the `.building` file left by the
-   killed publish does not get in the way.
+   killed publish does not get in the way: the next publish removes it.
 3. At the end every published table, the audience CSVs and the work DB's segment history equal
    those of an uninterrupted run of the same days on a fresh copy (`reference`); publish_log holds
    the same publishes: the killed publish never became visible.
@@ -173,6 +173,7 @@ def test_sigkill_in_every_stage_then_rerun_converges(
     workspace = published_two_days.copy_to(tmp_path / "ws")
     crashes = [crash for stage in KILL_POINTS for crash in _crash(stage, workspace)]
     final_log = run_to_completion(workspace, DAY, DAY, "rerun")
+    assert workspace.building_files() == []  # the killed publish's build file was cleaned up
 
     # 2. Each run found the one killed before it dead, failed it and freed its slots.
     later_logs = [c.log.read_text(errors="replace") for c in crashes[1:]] + [final_log]
