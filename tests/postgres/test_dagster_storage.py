@@ -7,7 +7,6 @@ materializations and its check results must then be readable back from PostgreSQ
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -16,30 +15,30 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from orchestration.settings import PROJECT_ROOT, get_settings
 from tests.e2e.landing_fixture import DAYS, write_landing
 
-SERVER = "postgresql://postgres@127.0.0.1:5432"
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 
 @pytest.fixture
-def dagster_database() -> Iterator[str]:
-    """A throwaway database for Dagster's storage; unreachable server = failure under CI."""
+def dagster_database(pg_admin_url: str) -> Iterator[str]:
+    """A throwaway database for Dagster's storage, as a SQLAlchemy URL (psycopg2 driver).
+
+    The server comes from the warehouse tests' `pg_admin_url`, which fails under CI when it is missing.
+    """
     name = f"dagster_storage_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(f"{SERVER}/postgres", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL at {SERVER} is required under CI: {exc}")
-        pytest.skip(f"no PostgreSQL at {SERVER}: {exc}")
-    with admin:
-        admin.execute(f'create database "{name}"')
+    params = conninfo_to_dict(pg_admin_url)
+    credentials = params["user"] + (f":{params['password']}" if params.get("password") else "")
+    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
         try:
-            yield f"{SERVER}/{name}"
+            yield f"postgresql+psycopg2://{credentials}@{params['host']}:{params.get('port', 5432)}/{name}"
         finally:
-            admin.execute(f'drop database if exists "{name}" with (force)')
+            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 def test_real_graph_runs_on_postgres_backed_instance(
@@ -48,9 +47,7 @@ def test_real_graph_runs_on_postgres_backed_instance(
     monkeypatch.setenv("SEGMENTS_DATA_DIR", str(tmp_path / "data"))
     # dagster-postgres needs the psycopg2 driver: SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3,
     # whose server-side parameters break Dagster's `NOTIFY run_events, %(id)s`.
-    monkeypatch.setenv(
-        "DAGSTER_POSTGRES_URL", dagster_database.replace("postgresql://", "postgresql+psycopg2://")
-    )
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", dagster_database)
     get_settings.cache_clear()
     settings = get_settings()
     write_landing(settings.landing_dir)
@@ -67,7 +64,7 @@ def test_real_graph_runs_on_postgres_backed_instance(
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         run_id = result.run_id
 
-    with psycopg.connect(dagster_database) as conn:
+    with psycopg.connect(dagster_database.replace("postgresql+psycopg2://", "postgresql://")) as conn:
         (status,) = conn.execute("select status from runs where run_id = %s", [run_id]).fetchone()
         materialized = {
             key
