@@ -15,7 +15,7 @@ from functools import partial
 import polars as pl
 
 from assets.segments.behaviour import FAMILIES, segment_names
-from assets.segments.features import FeatureWindows, LifetimeBase, features_as_of
+from assets.segments.features import FeatureGroup, FeatureWindows, LifetimeBase, features_as_of
 from assets.segments.rfm import rfm_family
 from orchestration.settings import Settings
 
@@ -24,6 +24,25 @@ MEMBERSHIP_COLUMNS = (
     "monetary_score",
 )  # fmt: skip
 FamilyFunction = Callable[[pl.LazyFrame], pl.LazyFrame]
+
+_G = FeatureGroup
+# The feature groups each family reads (tests/unit/test_features.py checks every family against
+# the full frame), so computing a subset of families skips the joins nobody needs.
+FAMILY_FEATURES: dict[str, frozenset[FeatureGroup]] = {
+    "rfm": frozenset({_G.LIFETIME, _G.PURCHASE}),
+    "usage": frozenset({_G.PURCHASE}),
+    "lifecycle": frozenset({_G.LIFETIME}),
+    "engagement": frozenset({_G.ENGAGEMENT}),
+    "loyalty": frozenset({_G.LIFETIME}),
+    "occasion": frozenset({_G.PURCHASE, _G.BASKET}),
+    "affinity": frozenset({_G.PURCHASE, _G.BASKET}),
+    "price": frozenset({_G.PURCHASE}),
+    "browsing": frozenset({_G.ENGAGEMENT, _G.CARTS}),
+}
+
+
+def feature_groups(families: list[str]) -> frozenset[FeatureGroup]:
+    return frozenset().union(*(FAMILY_FEATURES[family] for family in families))
 
 
 @dataclass(frozen=True)
@@ -45,6 +64,20 @@ def family_functions(settings: Settings) -> list[tuple[str, FamilyFunction]]:
     ]
     families += [(name, partial(function, cfg=behaviour)) for name, function in FAMILIES.items()]
     return families
+
+
+def family_features(inputs: Inputs, day: date, windows: FeatureWindows, families: list[str]) -> pl.LazyFrame:
+    """The features frame of one day, with only the groups `families` read."""
+    return features_as_of(
+        inputs.customers,
+        inputs.orders,
+        inputs.activity,
+        inputs.cart_sessions,
+        day,
+        windows,
+        inputs.lifetime_base,
+        feature_groups(families),
+    )
 
 
 def segment_catalog(settings: Settings) -> pl.DataFrame:
@@ -87,21 +120,10 @@ def _conform(frame: pl.LazyFrame) -> pl.LazyFrame:
 def memberships(inputs: Inputs, days: list[date], settings: Settings) -> pl.LazyFrame:
     """Daily membership of every known customer in every family, for `days`."""
     windows = feature_windows(settings)
-    features = pl.concat(
-        [
-            features_as_of(
-                inputs.customers,
-                inputs.orders,
-                inputs.activity,
-                inputs.cart_sessions,
-                day,
-                windows,
-                inputs.lifetime_base,
-            )
-            for day in days
-        ]
-    )
-    return pl.concat([_conform(function(features)) for _, function in family_functions(settings)])
+    functions = family_functions(settings)
+    names = [name for name, _ in functions]
+    features = pl.concat([family_features(inputs, day, windows, names) for day in days])
+    return pl.concat([_conform(function(features)) for _, function in functions])
 
 
 def days_per_chunk(rows_per_day: int, rows_budget: int, max_days: int) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 
 import polars as pl
 
@@ -19,6 +20,19 @@ ENGAGEMENT_COUNTS = (
     "checkout_started_events", "emails_sent", "email_opens", "email_clicks", "app_opens",
     "social_interactions",
 )  # fmt: skip
+
+
+class FeatureGroup(StrEnum):
+    """Features that are computed together; a family asks only for the groups it reads."""
+
+    LIFETIME = "lifetime"  # orders_ever, first/last/previous order date, days_since_last_order
+    PURCHASE = "purchase"  # window totals: frequency, money, discounts, holiday and birthday orders
+    BASKET = "basket"  # window mix: top category and its share, seasons
+    ENGAGEMENT = "engagement"  # ENGAGEMENT_COUNTS, active_days, recent_orders
+    CARTS = "carts"  # cart_sessions, abandoned_cart_sessions
+
+
+ALL_FEATURE_GROUPS = frozenset(FeatureGroup)
 
 
 @dataclass(frozen=True)
@@ -127,7 +141,20 @@ def lifetime_as_of(orders: pl.LazyFrame, as_of: date, base: LifetimeBase | None 
     return combine_lifetimes(base.lifetime, _lifetime(newer))
 
 
-def _purchase_window(orders: pl.LazyFrame, windows: FeatureWindows) -> pl.LazyFrame:
+def _purchase_totals(orders: pl.LazyFrame, windows: FeatureWindows) -> pl.LazyFrame:
+    near_birthday = days_from_birthday(pl.col("order_date")).abs() <= windows.birthday_window_days
+    return orders.group_by("customer_key").agg(
+        pl.len().cast(pl.Int32).alias("frequency"),
+        pl.col("net_amount_eur").sum().round(2).alias("monetary_eur"),
+        pl.col("gross_amount_eur").sum().round(2).alias("gross_eur"),
+        pl.col("discount_amount_eur").sum().round(2).alias("discount_eur"),
+        (pl.col("discount_amount_eur") > 0).sum().cast(pl.Int32).alias("orders_with_discount"),
+        in_holiday_season(pl.col("order_date"), windows).sum().cast(pl.Int32).alias("holiday_orders"),
+        near_birthday.fill_null(False).sum().cast(pl.Int32).alias("birthday_window_orders"),
+    )
+
+
+def _basket_mix(orders: pl.LazyFrame) -> pl.LazyFrame:
     per_category = orders.group_by("customer_key", "product_category").agg(pl.len().alias("n"))
     top_category = (
         per_category.sort("customer_key", pl.col("n"), "product_category", descending=[False, True, False])
@@ -138,26 +165,17 @@ def _purchase_window(orders: pl.LazyFrame, windows: FeatureWindows) -> pl.LazyFr
         pl.len().alias("n")
     )
     seasons = per_season.group_by("customer_key").agg(
-        pl.col("n").max().alias("_season_top"), pl.len().cast(pl.Int8).alias("seasons_with_orders")
-    )
-    near_birthday = days_from_birthday(pl.col("order_date")).abs() <= windows.birthday_window_days
-    totals = orders.group_by("customer_key").agg(
-        pl.len().cast(pl.Int32).alias("frequency"),
-        pl.col("net_amount_eur").sum().round(2).alias("monetary_eur"),
-        pl.col("gross_amount_eur").sum().round(2).alias("gross_eur"),
-        pl.col("discount_amount_eur").sum().round(2).alias("discount_eur"),
-        (pl.col("discount_amount_eur") > 0).sum().cast(pl.Int32).alias("orders_with_discount"),
-        in_holiday_season(pl.col("order_date"), windows).sum().cast(pl.Int32).alias("holiday_orders"),
-        near_birthday.fill_null(False).sum().cast(pl.Int32).alias("birthday_window_orders"),
+        pl.col("n").max().alias("_season_top"),
+        pl.len().cast(pl.Int8).alias("seasons_with_orders"),
+        pl.col("n").sum().alias("_orders"),
     )
     return (
-        totals.join(top_category, on="customer_key", how="left")
-        .join(seasons, on="customer_key", how="left")
+        top_category.join(seasons, on="customer_key", how="left")
         .with_columns(
-            (pl.col("_top") / pl.col("frequency")).alias("top_category_share"),
-            (pl.col("_season_top") / pl.col("frequency")).alias("season_top_share"),
+            (pl.col("_top") / pl.col("_orders")).alias("top_category_share"),
+            (pl.col("_season_top") / pl.col("_orders")).alias("season_top_share"),
         )
-        .drop("_top", "_season_top")
+        .drop("_top", "_season_top", "_orders")
     )
 
 
@@ -194,6 +212,14 @@ def _carts(cart_sessions: pl.LazyFrame, as_of: date, windows: FeatureWindows) ->
     )
 
 
+ZERO_IF_MISSING = {
+    FeatureGroup.LIFETIME: ("orders_ever",),
+    FeatureGroup.PURCHASE: ("frequency", "orders_with_discount", "holiday_orders", "birthday_window_orders"),
+    FeatureGroup.ENGAGEMENT: (*ENGAGEMENT_COUNTS, "active_days", "recent_orders"),
+    FeatureGroup.CARTS: ("cart_sessions", "abandoned_cart_sessions"),
+}
+
+
 def features_as_of(
     customers: pl.LazyFrame,
     orders: pl.LazyFrame,
@@ -202,8 +228,10 @@ def features_as_of(
     as_of: date,
     windows: FeatureWindows,
     lifetime_base: LifetimeBase | None = None,
+    groups: frozenset[FeatureGroup] = ALL_FEATURE_GROUPS,
 ) -> pl.LazyFrame:
-    """One row per customer known by `as_of` (see the module docstring for the columns' windows).
+    """One row per customer known by `as_of` (see the module docstring for the columns' windows),
+    with the columns of the feature `groups` asked for (all by default).
 
     customers: customer_key, first_loaded_date, birth_month, birth_day.
     orders: completed orders — customer_key, order_date, loaded_date, net/gross/discount_amount_eur,
@@ -223,22 +251,26 @@ def features_as_of(
     recent_activity = activity.filter(
         pl.col("activity_date").is_between(engagement_start, as_of, closed="right")
     )
-    zero_if_missing = [
-        *ENGAGEMENT_COUNTS, "active_days", "recent_orders", "cart_sessions", "abandoned_cart_sessions",
-        "frequency", "orders_with_discount", "holiday_orders", "birthday_window_orders", "orders_ever",
-    ]  # fmt: skip
-    return (
-        known.join(lifetime_as_of(orders, as_of, lifetime_base), on="customer_key", how="left")
-        .join(_purchase_window(in_window, windows), on="customer_key", how="left")
-        .join(_engagement_window(recent_activity), on="customer_key", how="left")
-        .join(_carts(cart_sessions, as_of, windows), on="customer_key", how="left")
-        .with_columns(
-            pl.lit(as_of).alias("as_of_date"),
-            pl.col(zero_if_missing).fill_null(0),
-            pl.col("monetary_eur", "gross_eur", "discount_eur").fill_null(0.0),
+    parts = {
+        FeatureGroup.LIFETIME: lambda: lifetime_as_of(orders, as_of, lifetime_base),
+        FeatureGroup.PURCHASE: lambda: _purchase_totals(in_window, windows),
+        FeatureGroup.BASKET: lambda: _basket_mix(in_window),
+        FeatureGroup.ENGAGEMENT: lambda: _engagement_window(recent_activity),
+        FeatureGroup.CARTS: lambda: _carts(cart_sessions, as_of, windows),
+    }
+    features = known.with_columns(pl.lit(as_of).alias("as_of_date"))
+    for group in FeatureGroup:  # a fixed order, so the columns do not depend on the set's order
+        if group in groups:
+            features = features.join(parts[group](), on="customer_key", how="left")
+    zeros = [column for group in groups for column in ZERO_IF_MISSING.get(group, ())]
+    derived = [pl.col(zeros).fill_null(0)] if zeros else []
+    if FeatureGroup.PURCHASE in groups:
+        derived.append(pl.col("monetary_eur", "gross_eur", "discount_eur").fill_null(0.0))
+    if FeatureGroup.LIFETIME in groups:
+        derived.append(
             (pl.lit(as_of) - pl.col("last_order_date"))
             .dt.total_days()
             .cast(pl.Int32)
-            .alias("days_since_last_order"),
+            .alias("days_since_last_order")
         )
-    )
+    return features.with_columns(derived) if derived else features

@@ -173,3 +173,36 @@ def test_rfm_fixed_thresholds_score_by_cut_points() -> None:
         (4, 2, 2, "Potential Loyalist"),
         (None, None, None, "No Recent Purchase"),
     ]
+
+
+def test_each_family_needs_only_the_feature_groups_it_declares() -> None:
+    """A family computed from only its declared groups equals it computed from the full frame, so a
+    wrong declaration (a missing column, or a column whose fill differs) fails here."""
+    from assets.segments.engine import FAMILY_FEATURES, family_functions
+
+    settings = get_settings()
+    rows = [
+        ("a", date(2024, 6, 1), date(2024, 6, 1), 10.0, 0.0, "toys"),
+        ("a", date(2025, 11, 20), date(2025, 11, 20), 20.0, 5.0, "toys"),
+        ("a", date(2025, 12, 19), date(2025, 12, 19), 40.0, 10.0, "home"),
+        ("b", date(2025, 12, 1), date(2025, 12, 1), 30.0, 0.0, "home"),
+    ]
+    activity = pl.LazyFrame(
+        [
+            ("a", D, 2) + (3,) * len(ENGAGEMENT_COUNTS),
+            ("c", D - timedelta(days=2), 0) + (7,) * len(ENGAGEMENT_COUNTS),
+        ],
+        schema=NO_ACTIVITY.collect_schema(),
+        orient="row",
+    )
+    end = datetime(2025, 12, 18, 10, tzinfo=UTC)
+    carts = pl.LazyFrame(
+        [("c", end.date(), end, end.date(), None)], schema=NO_CARTS.collect_schema(), orient="row"
+    )
+    inputs = (customers("a", "b", "c", birth=(12, 20)), orders(rows), activity, carts, D, WINDOWS)
+    full = features_as_of(*inputs)
+    functions = dict(family_functions(settings))
+    assert set(FAMILY_FEATURES) == set(functions)
+    for family, groups in FAMILY_FEATURES.items():
+        alone = functions[family](features_as_of(*inputs, groups=groups)).collect().sort("customer_key")
+        assert alone.equals(functions[family](full).collect().sort("customer_key")), family
