@@ -1,21 +1,26 @@
-"""The pipeline's own answer for one day D, two ways.
+"""The pipeline's own answer for one day D, three ways.
 
-`run`: the pipeline's polars code (assets/segments features → RFM and lifecycle families →
-assets/kpis rollups) for the single day D, read with the pipeline's own work-DB readers. This is
-what is timed against the references. Cart sessions are not read: they feed only the browsing
-family, which none of the compared outputs needs (an empty frame of their shape goes in). The
-KPI rollup is the pipeline's whole rollup (newer versions add engagement and satisfaction columns);
-only the columns of `bench.outputs.KPI_SCHEMA` are compared.
+`run`: the pipeline's polars code for the single day D, as a daily run executes it — the lifetime
+state through D - 1 (`customer_lifetime_state`, which the bench saves before the daily run) plus
+the orders of the purchase window (`orders_for_run`, the segment asset's own reader), the feature
+groups the compared families read (`FAMILY_FEATURES` of rfm, lifecycle and loyalty: the
+references compute RFM and lifecycle; loyalty feeds the repeat-purchase KPI), those families, and
+the whole `assets/kpis` rollup. This is what is timed against the references. Only the columns of
+`bench.outputs` are compared.
+
+`run` without a state (implementation `pipeline_full_scan`): every order is read and the lifetime
+features are computed from them, as the first run of a backfill does — the like-for-like
+comparison with the references, which scan all orders.
 
 `stored`: what the pipeline stored for D — `segment_history` as of D (RFM and lifecycle) and the
-gold `segment_kpis` partition of D. The recomputation must agree with it, so the timed code is
+gold `segment_kpis` partition of D. The recomputations must agree with it, so the timed code is
 known to be the code that produced the published answer.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -23,37 +28,54 @@ import polars as pl
 
 from assets.kpis.rollups import segment_kpis
 from assets.partition_store import partition_path
+from assets.segments.assets import orders_for_run
 from assets.segments.behaviour import lifecycle, loyalty
-from assets.segments.engine import feature_windows
-from assets.segments.features import features_as_of
+from assets.segments.engine import Inputs, family_features, feature_windows
+from assets.segments.features import LIFETIME_COLUMNS, LifetimeBase
 from assets.segments.rfm import rfm_family
-from assets.work_db import activity_window, customer_profiles, daily_activity, order_history
+from assets.work_db import customer_profiles, daily_activity
 from bench.outputs import KPI_SCHEMA, SEGMENT_SCHEMA, Answer, conform
 from orchestration.settings import Settings
 
-EMPTY_CART_SESSIONS = pl.LazyFrame(
-    schema={
-        "customer_key": pl.String,
-        "session_date": pl.Date,
-        "session_end": pl.Datetime("us", "UTC"),
-        "loaded_date": pl.Date,
-        "converted_loaded_date": pl.Date,
-    }
-)
+COMPARED_FAMILIES = ["rfm", "lifecycle", "loyalty"]
+# The compared families read no engagement or cart feature (FAMILY_FEATURES): nothing of the kind is read.
+NO_ACTIVITY = pl.LazyFrame(schema={"customer_key": pl.String, "activity_date": pl.Date})
+NO_CART_SESSIONS = pl.LazyFrame(schema={"customer_key": pl.String})
 KPI_DATASET = "segment_kpis"
 
 
-def run(conn: duckdb.DuckDBPyConnection, as_of: date, settings: Settings) -> Answer:
+def save_lifetime_state(conn: duckdb.DuckDBPyConnection, path: Path) -> date | None:
+    """Keep the stored lifetime state (before a daily run replaces it) for `run`; its day goes along."""
+    from assets.segments.store import read_lifetime_base
+
+    base = read_lifetime_base(conn)
+    if base is None:
+        return None
+    base.lifetime.with_columns(pl.lit(base.through).alias("through")).collect().write_parquet(path)
+    return base.through
+
+
+def load_lifetime_state(path: Path) -> LifetimeBase:
+    frame = pl.read_parquet(path)
+    return LifetimeBase(through=frame["through"][0], lifetime=frame.select(LIFETIME_COLUMNS).lazy())
+
+
+def run(
+    conn: duckdb.DuckDBPyConnection, as_of: date, settings: Settings, state: Path | None = None
+) -> Answer:
     windows = feature_windows(settings)
     began = time.perf_counter()
-    # Read eagerly, as the segment asset does (read_inputs), so load and compute are timed apart.
+    # Read eagerly, as the segment asset does, so load and compute are timed apart.
+    stored_state = load_lifetime_state(state) if state is not None else None
+    if state is not None and (stored_state is None or stored_state.through >= as_of):
+        raise ValueError(f"lifetime state {state} does not end before {as_of}")
     customers = customer_profiles(conn, as_of).collect().lazy()
-    orders = order_history(conn, as_of).collect().lazy()
-    activity = activity_window(conn, as_of - timedelta(days=windows.engagement_days), as_of).collect().lazy()
+    orders, base = orders_for_run(conn, [as_of], windows.purchase_days, stored_state)
     day_activity = daily_activity(conn, as_of, as_of).collect().lazy()
     loaded = time.perf_counter()
 
-    features = features_as_of(customers, orders, activity, EMPTY_CART_SESSIONS, as_of, windows)
+    inputs = Inputs(customers, orders.lazy(), NO_ACTIVITY, NO_CART_SESSIONS, base)
+    features = family_features(inputs, as_of, windows, COMPARED_FAMILIES)
     rfm = rfm_family(features, settings.rfm).select(
         "customer_key", "as_of_date", "recency_score", "frequency_score", "monetary_score",
         pl.col("segment").alias("rfm_segment"),
@@ -61,7 +83,6 @@ def run(conn: duckdb.DuckDBPyConnection, as_of: date, settings: Settings) -> Ans
     life = lifecycle(features, settings.behaviour).select(
         "customer_key", pl.col("segment").alias("lifecycle")
     )
-    # Newer rollups count repeat buyers from the loyalty family; older ones ignore the column.
     loyal = loyalty(features, settings.behaviour).select("customer_key", pl.col("segment").alias("loyalty"))
     values = features.select(
         "customer_key",

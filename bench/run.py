@@ -10,8 +10,10 @@ Phases, each in its own subprocess so wall time and peak RSS are its own (bench/
               DATA_DIR are removed first; landing is kept).
 3. segment_kpi_stage   the Dagster job restricted to `segment_history` + `segment_kpis` (their
               checks included) for the same range, on the work DB the backfill built.
-4. daily_incremental   the last day alone, with the whole history before it in place.
-5. single_day  for D = the last day: the pipeline's polars RFM + lifecycle + KPIs for D, the pandas
+4. daily_incremental   the last day alone, with the whole history before it in place (the lifetime
+              state it starts from is saved first, for phase 5).
+5. single_day  for D = the last day: the pipeline's polars RFM + lifecycle + KPIs for D as its daily
+              run computes them (from the saved lifetime state) and from every order, the pandas
               and the DuckDB SQL references, each timed over --repeat runs (best run counts), plus
               what the pipeline stored for D; then bench.compare checks that all agree.
 
@@ -31,10 +33,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from bench.compare import compare_all, read_outputs, summary
 from bench.measure import Measured, machine, run_measured
 from bench.report import evaluate_targets, update_doc
-from orchestration.settings import PROJECT_ROOT
+from orchestration.settings import PROJECT_ROOT, get_settings
 
 DAYS = {"S": 180, "M": 730, "L": 730}  # sample_data.generator.SIZES, without importing the generator
 TIMEOUT_HOURS = {"S": 1.0, "M": 8.0, "L": 24.0}
@@ -50,7 +54,8 @@ PIPELINE_STATE = (
     "dagster_home",
     "bench_outputs",
 )
-IMPLEMENTATIONS = ("stored", "pipeline", "pandas", "duckdb")
+IMPLEMENTATIONS = ("stored", "pipeline", "pipeline_full_scan", "pandas", "duckdb")
+LIFETIME_STATE = "lifetime_state_before_daily.parquet"
 STAGE_ASSETS = "segment_history,segment_kpis"
 
 
@@ -169,6 +174,17 @@ class Bench:
             phase["dagster"] = json.loads(result_file.read_text())
         return measured.returncode == 0
 
+    def save_lifetime_state(self, through: date) -> bool:
+        from bench.pipeline_day import save_lifetime_state
+
+        self.outputs.mkdir(parents=True, exist_ok=True)
+        work_db = get_settings().model_copy(update={"data_dir": self.data}).work_db
+        with duckdb.connect(str(work_db), read_only=True) as conn:
+            saved = save_lifetime_state(conn, self.outputs / LIFETIME_STATE)
+        if saved != through:
+            print(f"[bench] lifetime state ends {saved}, expected {through}", flush=True)
+        return saved == through
+
     def single_day(self, as_of: date) -> bool:
         timings: dict[str, Any] = {}
         ok = True
@@ -178,6 +194,8 @@ class Bench:
                 self.python, "-m", "bench.single_day", "--impl", impl, "--as-of", as_of.isoformat(),
                 "--outputs", str(self.outputs), "--result", str(result_file), "--repeat", str(self.repeat),
             ]  # fmt: skip
+            if impl == "pipeline":
+                command += ["--lifetime-state", str(self.outputs / LIFETIME_STATE)]
             measured = self.measure(f"single_day_{impl}", command)
             phase = self.result["phases"].pop(f"single_day_{impl}")
             if measured.returncode != 0:
@@ -216,13 +234,15 @@ class Bench:
         def best(impl: str, key: str) -> float | None:
             return impls.get(impl, {}).get("best", {}).get(key)
 
-        for key in ("total", "compute"):
-            pipeline, pandas, duck = best("pipeline", key), best("pandas", key), best("duckdb", key)
-            suffix = "" if key == "total" else "_compute"
-            if pipeline and pandas:
-                ratios[f"pandas_over_pipeline{suffix}"] = round(pandas / pipeline, 3)
-            if pipeline and duck and key == "total":
-                ratios["pipeline_over_duckdb"] = round(pipeline / duck, 3)
+        for impl in ("pipeline", "pipeline_full_scan"):
+            name = "pipeline" + ("" if impl == "pipeline" else "_full_scan")
+            for key in ("total", "compute"):
+                pipeline, pandas, duck = best(impl, key), best("pandas", key), best("duckdb", key)
+                suffix = "" if key == "total" else "_compute"
+                if pipeline and pandas:
+                    ratios[f"pandas_over_{name}{suffix}"] = round(pandas / pipeline, 3)
+                if pipeline and duck and key == "total":
+                    ratios[f"{name}_over_duckdb"] = round(pipeline / duck, 3)
         full, daily = phases.get("full_backfill", {}), phases.get("daily_incremental", {})
         if full.get("wall_s") and daily.get("wall_s"):
             ratios["daily_over_full"] = round(daily["wall_s"] / full["wall_s"], 4)
@@ -248,6 +268,7 @@ class Bench:
         ok = (
             self.dagster("full_backfill", self.start, before_last)
             and self.dagster("segment_kpi_stage", self.start, before_last, STAGE_ASSETS)
+            and self.save_lifetime_state(before_last)
             and self.dagster("daily_incremental", last, last)
         )
         if ok:

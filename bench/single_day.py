@@ -1,10 +1,11 @@
 """`python -m bench.single_day --impl NAME --as-of D --outputs DIR --result FILE`: one implementation, timed.
 
-NAME is `pipeline` (the pipeline's polars code for day D), `pandas`, `duckdb` (the references) or
-`stored` (what the pipeline stored for D; read, not timed). Each runs `--repeat` times on one
-read-only connection to the work DB (so later runs find DuckDB's buffers and the OS page cache
-warm, the same for all three); the timings of every run go to FILE, the outputs of the last run
-to DIR/NAME.{segments,kpis}.parquet for `bench.compare`.
+NAME is `pipeline` (the pipeline's polars code for day D as a daily run executes it, on the
+lifetime state of `--lifetime-state`), `pipeline_full_scan` (the same code from every order),
+`pandas`, `duckdb` (the references) or `stored` (what the pipeline stored for D; read, not timed).
+Each runs `--repeat` times on one read-only connection to the work DB (so later runs find DuckDB's
+buffers and the OS page cache warm, the same for all); the timings of every run go to FILE, the
+outputs of the last run to DIR/NAME.{segments,kpis}.parquet for `bench.compare`.
 """
 
 from __future__ import annotations
@@ -22,11 +23,20 @@ from bench.outputs import Answer
 from orchestration.settings import Settings, get_settings
 
 Implementation = Callable[[duckdb.DuckDBPyConnection, date, Settings], Answer]
+IMPLEMENTATIONS = ("pipeline", "pipeline_full_scan", "pandas", "duckdb", "stored")
 
 
-def implementation(name: str) -> Implementation:
+def implementation(name: str, lifetime_state: Path | None = None) -> Implementation:
     # Imported on demand, so each subprocess pays only for its own libraries (pandas is not free).
     if name == "pipeline":
+        from bench.pipeline_day import run as run_on_state
+
+        if lifetime_state is None:
+            raise ValueError("the pipeline's daily path needs --lifetime-state")
+
+        def run(conn: duckdb.DuckDBPyConnection, as_of: date, settings: Settings) -> Answer:
+            return run_on_state(conn, as_of, settings, lifetime_state)
+    elif name == "pipeline_full_scan":
         from bench.pipeline_day import run
     elif name == "pandas":
         from bench.reference_pandas import run
@@ -44,15 +54,18 @@ def implementation(name: str) -> Implementation:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--impl", required=True, choices=["pipeline", "pandas", "duckdb", "stored"])
+    parser.add_argument("--impl", required=True, choices=IMPLEMENTATIONS)
     parser.add_argument("--as-of", type=date.fromisoformat, required=True)
     parser.add_argument("--outputs", type=Path, required=True)
     parser.add_argument("--result", type=Path, required=True)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--work-db", type=Path, help="default: the work DB of SEGMENTS_DATA_DIR")
+    parser.add_argument(
+        "--lifetime-state", type=Path, help="for `pipeline`: the lifetime state through D - 1 (parquet)"
+    )
     args = parser.parse_args(argv)
     settings = get_settings()
-    run = implementation(args.impl)
+    run = implementation(args.impl, args.lifetime_state)
     runs: list[dict[str, float]] = []
     with duckdb.connect(str(args.work_db or settings.work_db), read_only=True) as conn:
         for _ in range(1 if args.impl == "stored" else max(1, args.repeat)):

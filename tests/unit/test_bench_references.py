@@ -7,7 +7,7 @@ be worked out on paper. Five buyers in the window make each quantile score equal
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -15,6 +15,10 @@ import polars as pl
 import pytest
 import yaml
 
+from assets.segments.assets import orders_for_run
+from assets.segments.features import LifetimeBase, lifetime_as_of
+from assets.segments.store import ensure_tables, write_lifetime_base
+from assets.work_db import order_history
 from bench import pipeline_day, reference_duckdb, reference_pandas
 from bench.compare import compare_all, summary
 from bench.outputs import Answer
@@ -114,26 +118,47 @@ def work_db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def answers(work_db: Path) -> dict[str, Answer]:
+def lifetime_state(work_db: Path, tmp_path: Path) -> Path:
+    """The state a daily run for AS_OF starts from: lifetime aggregates through the day before,
+    stored in the work DB by the segment stage's own writer, then saved by the bench."""
+    through = AS_OF - timedelta(days=1)
+    path = tmp_path / "lifetime_state.parquet"
+    with duckdb.connect(str(work_db)) as conn:
+        ensure_tables(conn)
+        write_lifetime_base(
+            conn, LifetimeBase(through, lifetime_as_of(order_history(conn, through), through))
+        )
+        assert pipeline_day.save_lifetime_state(conn, path) == through
+    return path
+
+
+@pytest.fixture
+def answers(work_db: Path, lifetime_state: Path) -> dict[str, Answer]:
     settings = get_settings()
     with duckdb.connect(str(work_db), read_only=True) as conn:
         return {
-            name: module.run(conn, AS_OF, settings)
-            for name, module in (
-                ("pipeline", pipeline_day),
-                ("pandas", reference_pandas),
-                ("duckdb", reference_duckdb),
-            )
+            "pipeline": pipeline_day.run(conn, AS_OF, settings, lifetime_state),
+            "pipeline_full_scan": pipeline_day.run(conn, AS_OF, settings),
+            "pandas": reference_pandas.run(conn, AS_OF, settings),
+            "duckdb": reference_duckdb.run(conn, AS_OF, settings),
         }
 
 
-@pytest.mark.parametrize("name", ["pipeline", "pandas", "duckdb"])
+def test_the_daily_path_reads_only_the_window_and_the_state(work_db: Path, lifetime_state: Path) -> None:
+    """d's 2023 order is outside the window: the daily path never reads it, the state stands in."""
+    state = pipeline_day.load_lifetime_state(lifetime_state)
+    with duckdb.connect(str(work_db), read_only=True) as conn:
+        orders, base = orders_for_run(conn, [AS_OF], get_settings().rfm.window_days, state)
+    assert base is state and date(2023, 1, 1) not in orders["order_date"].to_list()
+
+
+@pytest.mark.parametrize("name", ["pipeline", "pipeline_full_scan", "pandas", "duckdb"])
 def test_segments_match_the_hand_computed_answer(answers: dict[str, Answer], name: str) -> None:
     rows = {row[0]: tuple(row[1:]) for row in answers[name].segments.iter_rows()}
     assert rows == EXPECTED
 
 
-@pytest.mark.parametrize("name", ["pipeline", "pandas", "duckdb"])
+@pytest.mark.parametrize("name", ["pipeline", "pipeline_full_scan", "pandas", "duckdb"])
 def test_kpis_match_the_hand_computed_answer(answers: dict[str, Answer], name: str) -> None:
     kpis = answers[name].kpis
     columns = [
