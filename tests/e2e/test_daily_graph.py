@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -12,7 +16,7 @@ import polars as pl
 import pytest
 
 from assets.extract.pseudonymise import customer_keys
-from orchestration.settings import Settings, get_settings
+from orchestration.settings import PROJECT_ROOT, Settings, get_settings
 from tests.e2e.landing_fixture import DAYS, ORDER_HEADER, write_landing
 
 Runner = Callable[[date, date], dg.ExecuteInProcessResult]
@@ -249,6 +253,37 @@ def test_day_by_day_equals_one_backfill_run(pipeline: tuple[Settings, Runner]) -
     settings.serving_db.unlink()
     assert run(DAYS[0], DAYS[-1]).success
     assert_published_equal(settings, one_by_one)
+
+
+def test_dagster_cli_backfills_a_range_in_one_run(pipeline: tuple[Settings, Runner], tmp_path: Path) -> None:
+    """The README's CLI backfill: `dagster asset materialize --partition-range` runs the whole range
+    as ONE run (every asset has a single-run backfill policy) and publishes what run_window does."""
+    settings, run = pipeline
+    home = tmp_path / "cli_dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+    command = [
+        str(Path(sys.executable).with_name("dagster")), "asset", "materialize",
+        "-m", "orchestration.definitions", "--select", "*",
+        "--partition-range", f"{DAYS[0]}...{DAYS[-1]}",
+    ]  # fmt: skip
+    done = subprocess.run(
+        command,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+    assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
+    assert runs[0].tags["dagster/asset_partition_range_start"] == DAYS[0].isoformat()
+    assert runs[0].tags["dagster/asset_partition_range_end"] == DAYS[-1].isoformat()
+    by_cli = snapshot(settings)
+    settings.serving_db.unlink()
+    assert run(DAYS[0], DAYS[-1]).success
+    assert_published_equal(settings, by_cli)
 
 
 def test_corrupt_landing_file_stops_publish_and_keeps_the_last_good_one(
