@@ -5,10 +5,22 @@ a writer. The new file is built under a temporary name, CHECKPOINTed and closed,
 `os.replace`d over the old one: a reader that has the old file open keeps reading the old inode,
 a reader that opens afterwards sees the new one, and nobody ever sees a half-built table.
 
-Segment tables are copied whole from the working database, where the segment stage keeps one
-canonical, already gated history. KPI days are published incrementally: the new file starts from
-what was published before and replaces only this run's (gated) days, so days from a run whose
-gates failed are never swept in by a later run.
+A publish starts from a copy of the live file and changes only what the run changed, so a daily
+publish costs O(one day), not O(history):
+
+- `segment_history` is copied from the working database, where the segment stage keeps one
+  canonical, already gated history. Every rewrite there is logged with the first day it touched
+  (assets/segments/store.py); the serving file remembers the last write it holds
+  (`PUBLISH_STATE_TABLE`), so only stays that end on or after the earliest day rewritten since are
+  replaced, also when a run's publish was blocked in between. An unknown store (a new work DB, the
+  first publish) copies the history whole.
+- `segment_migration` is recomputed from that day on; KPI and quality days are replaced by the
+  run's (gated) gold files, so days from a run whose gates failed are never swept in by a later run.
+- Current-state tables (membership, catalog, audiences, customers, retention, experiments,
+  campaigns, CLV) are rebuilt: they are one day's worth of rows.
+
+Without a live file everything is built from scratch, which gives the same tables (the e2e tests
+compare a day-by-day history with one backfill).
 """
 
 from __future__ import annotations
@@ -43,9 +55,12 @@ from assets.publish.tables import (
     SEGMENT_MIGRATION,
     PublishedTable,
 )
+from assets.segments.store import STORE_ID_TABLE, WRITES_TABLE
 from assets.work_db import scalar
 
 AUDIENCES_LINK = "audiences"
+# Which history write of which work DB the file holds; not a BI table (not in PUBLISHED_TABLES).
+PUBLISH_STATE_TABLE = "pipeline_publish_state"
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,15 @@ def _files_literal(paths: list[Path]) -> str:
     return "[" + ", ".join(_sql_literal(str(p)) for p in paths) + "]"
 
 
+@dataclass(frozen=True)
+class HistoryChange:
+    """What differs between the history in the file being built and the work DB's."""
+
+    rebuild: bool  # the file's history is not a known state of this work DB: replace it whole
+    first_day: date | None  # else: stays ending on/after this day were rewritten (None: nothing was)
+    write_no: int  # the last write of the work DB, recorded in the new file
+
+
 def publish(request: PublishRequest) -> dict[str, int]:
     """Write and swap in a new serving file (and audience CSVs); return row counts per table."""
     target = request.serving_db
@@ -83,36 +107,35 @@ def publish(request: PublishRequest) -> dict[str, int]:
     _remove_dead_builds(target)
     building = target.with_name(f".{target.name}.{publish_id}.building")
     try:
+        has_previous = target.exists()
+        if has_previous:
+            shutil.copyfile(target, building)  # the live file was checkpointed and closed: no WAL
         with duckdb.connect(str(building), config={"memory_limit": request.memory_limit}) as conn:
-            has_previous = target.exists()
-            if has_previous:
-                conn.execute(f"attach {_sql_literal(str(target))} as previous (read_only)")
             conn.execute(f"attach {_sql_literal(str(request.work_db))} as work (read_only)")
             as_of = scalar(conn, "select max(as_of_date) from work.segment_days_processed")
-            _build_segments(conn, as_of)
-            _build_migration(conn, request, has_previous, as_of)
-            _build_current_state(conn, request, has_previous)
+            previous_is_newer = _previous_is_newer(conn, request)
+            change = _history_change(conn)
+            _build_segments(conn, as_of, change)
+            _build_migration(conn, request, change, as_of)
+            _build_current_state(conn, request, previous_is_newer)
             _build_catalog_and_audiences(conn, request.catalog)
-            _build_incremental(conn, SEGMENT_KPIS_DAILY, request.kpi_files, request, has_previous)
-            _build_incremental(conn, KPI_DAILY, request.kpi_long_files, request, has_previous)
-            _replace_clv_snapshot(conn, request, has_previous)
-            _build_incremental(
-                conn, DATA_QUALITY_LOG, request.quality_files, request, has_previous, "delivery_day"
-            )
+            _build_incremental(conn, SEGMENT_KPIS_DAILY, request.kpi_files, request)
+            _build_incremental(conn, KPI_DAILY, request.kpi_long_files, request)
+            _replace_clv_snapshot(conn, request, previous_is_newer)
+            _build_incremental(conn, DATA_QUALITY_LOG, request.quality_files, request, "delivery_day")
             counts = {t.name: _count(conn, t) for t in PUBLISHED_TABLES if t is not PUBLISH_LOG}
-            _append_publish_log(conn, request, publish_id, has_previous, as_of, counts)
+            _append_publish_log(conn, request, publish_id, as_of, counts)
             counts[PUBLISH_LOG.name] = _count(conn, PUBLISH_LOG)
             for table in PUBLISHED_TABLES:
                 _describe(conn, table)
             conn.execute(
-                f"""create macro segments_as_of(d) as table
+                f"""create or replace macro segments_as_of(d) as table
                 select * from {SEGMENT_HISTORY.name}
                 where valid_from <= d and (valid_to is null or valid_to > d)"""
             )
+            _record_history_state(conn, change)
             audience_frame = pl.from_arrow(conn.sql(f"select * from {AUDIENCE_EXPORT.name}").to_arrow_table())
             conn.execute("detach work")
-            if has_previous:
-                conn.execute("detach previous")
             conn.execute("checkpoint")
         audiences = _write_audience_files(audience_frame, target.parent, publish_id)
         os.replace(building, target)
@@ -138,13 +161,57 @@ def _covers(alias: str, day: str) -> str:
     return f"{alias}.valid_from <= {day} and ({alias}.valid_to is null or {alias}.valid_to > {day})"
 
 
-def _build_segments(conn: duckdb.DuckDBPyConnection, as_of: date) -> None:
-    conn.execute(
-        f"""create table {SEGMENT_HISTORY.name} as
-        select * from work.segment_history order by customer_key, family, valid_from"""
+def _exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    found = scalar(
+        conn,
+        "select count(*) from duckdb_tables() where database_name = current_database() and table_name = ?",
+        [table],
     )
+    return bool(found)
+
+
+def _history_change(conn: duckdb.DuckDBPyConnection) -> HistoryChange:
+    """Compare the history write the file holds with the work DB's log of writes."""
+    store_id = scalar(conn, f"select any_value(store_id) from work.{STORE_ID_TABLE}")
+    last_write = int(scalar(conn, f"select coalesce(max(write_no), 0) from work.{WRITES_TABLE}") or 0)
+    held = (
+        conn.execute(f"select store_id, history_write_no from {PUBLISH_STATE_TABLE}").fetchall()
+        if _exists(conn, PUBLISH_STATE_TABLE) and _exists(conn, SEGMENT_HISTORY.name)
+        else []
+    )
+    if not held or held[0][0] != store_id or held[0][1] > last_write:
+        return HistoryChange(rebuild=True, first_day=None, write_no=last_write)
+    first_day = scalar(
+        conn, f"select min(first_day) from work.{WRITES_TABLE} where write_no > ?", [held[0][1]]
+    )
+    return HistoryChange(rebuild=False, first_day=first_day, write_no=last_write)
+
+
+def _record_history_state(conn: duckdb.DuckDBPyConnection, change: HistoryChange) -> None:
     conn.execute(
-        f"""create table {SEGMENT_MEMBERSHIP.name} as
+        f"""create or replace table {PUBLISH_STATE_TABLE} as
+        select any_value(store_id) as store_id, ?::bigint as history_write_no from work.{STORE_ID_TABLE}""",
+        [change.write_no],
+    )
+
+
+def _build_segments(conn: duckdb.DuckDBPyConnection, as_of: date, change: HistoryChange) -> None:
+    """History: whole, or only the stays a rewrite since the last publish can have touched (those
+    ending on or after its first day, exactly the ones the segment stage deletes and re-inserts)."""
+    if change.rebuild:
+        conn.execute(
+            f"""create or replace table {SEGMENT_HISTORY.name} as
+            select * from work.segment_history order by customer_key, family, valid_from"""
+        )
+    elif change.first_day is not None:
+        touched = "valid_to is null or valid_to >= ?"
+        conn.execute(f"delete from {SEGMENT_HISTORY.name} where {touched}", [change.first_day])
+        conn.execute(
+            f"insert into {SEGMENT_HISTORY.name} select * from work.segment_history where {touched}",
+            [change.first_day],
+        )
+    conn.execute(
+        f"""create or replace table {SEGMENT_MEMBERSHIP.name} as
         select ?::date as as_of_date, customer_key, family, segment, score, recency_score, frequency_score,
             monetary_score, valid_from as member_since, previous_segment
         from {SEGMENT_HISTORY.name} where valid_to is null order by customer_key, family""",
@@ -153,30 +220,27 @@ def _build_segments(conn: duckdb.DuckDBPyConnection, as_of: date) -> None:
 
 
 def _build_migration(
-    conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool, as_of: date
+    conn: duckdb.DuckDBPyConnection, request: PublishRequest, change: HistoryChange, as_of: date
 ) -> None:
     """Day and month-end moves between segments, recomputed only over the days that can have changed.
 
     A 'day' row for D (the day before → D) depends on membership on D - 1 and D; a 'month' row on
-    its month end and the previous one. Membership differs from the previous publish only inside
-    the stays that differ between the two histories (the run's days, and any day a run whose
-    publish was blocked rewrote), and on days the previous publish did not have. Those days are
-    recomputed; every other row is kept, so a daily publish does not rescan the whole history.
+    its month end and the previous one. Membership differs from the file's only on and after the
+    first day rewritten since its publish (and on the run's days), so rows from that day on are
+    recomputed and every other row is kept: a daily publish does not rescan the whole history.
     """
-    incremental = has_previous and _published(conn, SEGMENT_MIGRATION)
+    incremental = not change.rebuild and _exists(conn, SEGMENT_MIGRATION.name)
     if incremental:
-        first, last = _changed_span(conn, request, as_of)
+        first = min(d for d in (change.first_day, request.days[0]) if d is not None)
+        last = max(as_of, request.days[-1]) + timedelta(days=1)  # the day after compares against it
         recompute_day = "d.as_of_date between $first and $last"
         recompute_month = "as_of_date >= $first and previous_end <= $last"
-        kept = f"""union all select * from previous.{SEGMENT_MIGRATION.name}
-        where not (period = 'day' and as_of_date between $first and $last)
-            and not (period = 'month' and as_of_date in (select as_of_date from recomputed_month_ends))"""
         params: dict[str, date] = {"first": first, "last": last}
     else:
         recompute_day = recompute_month = "true"
-        kept, params = "", {}
+        params = {}
     conn.execute(
-        f"""create table {SEGMENT_MIGRATION.name} as
+        f"""create or replace temp table recomputed_migration as
         with days as (select as_of_date from work.segment_days_processed as d where {recompute_day}),
         entries as (
             select family, valid_from as as_of_date, coalesce(previous_segment, '(new)') as from_segment,
@@ -217,34 +281,35 @@ def _build_migration(
             left join at_previous_end as was using (as_of_date, customer_key, family)
             group by all
         )
-        select * from (
-            select 'day' as period, family, as_of_date, from_segment, to_segment,
-                customers::bigint as customers
-            from (select * from entries union all select * from stayed)
-            union all
-            select 'month', family, as_of_date, from_segment, to_segment, customers::bigint from monthly
-            {kept}
-        )
-        order by period, family, as_of_date, from_segment, to_segment""",
+        select 'day' as period, family, as_of_date, from_segment, to_segment, customers::bigint as customers
+        from (select * from entries union all select * from stayed)
+        union all
+        select 'month', family, as_of_date, from_segment, to_segment, customers::bigint from monthly
+        union all
+        -- a month end whose row is recomputed, even when it has no rows any more
+        select 'month-end', null, as_of_date, null, null, null from recomputed_month_ends""",
         params,
     )
-
-
-def _changed_span(conn: duckdb.DuckDBPyConnection, request: PublishRequest, as_of: date) -> tuple[date, date]:
-    """First and last day whose migration rows may differ from the previous publish's."""
-    changed = conn.execute(
-        f"""with changed as (
-            (select * from {SEGMENT_HISTORY.name} except select * from previous.{SEGMENT_HISTORY.name})
-            union all
-            (select * from previous.{SEGMENT_HISTORY.name} except select * from {SEGMENT_HISTORY.name})
+    if incremental:
+        conn.execute(
+            f"""delete from {SEGMENT_MIGRATION.name}
+            where (period = 'day' and as_of_date between $first and $last)
+                or (period = 'month' and as_of_date in
+                    (select as_of_date from recomputed_migration where period = 'month-end'))""",
+            params,
         )
-        select min(valid_from), max(coalesce(valid_to, ?::date + 1)) from changed""",
-        [as_of],
-    ).fetchall()[0]
-    first = min(d for d in (changed[0], request.days[0]) if d is not None)
-    # + 1: the day after a changed day compares against it.
-    last = max(d for d in (changed[1], request.days[-1] + timedelta(days=1)) if d is not None)
-    return first, last
+        conn.execute(
+            f"""insert into {SEGMENT_MIGRATION.name}
+            select * from recomputed_migration where period <> 'month-end'
+            order by period, family, as_of_date, from_segment, to_segment"""
+        )
+    else:
+        conn.execute(
+            f"""create or replace table {SEGMENT_MIGRATION.name} as
+            select * from recomputed_migration where period <> 'month-end'
+            order by period, family, as_of_date, from_segment, to_segment"""
+        )
+    conn.execute("drop table recomputed_migration")
 
 
 CURRENT_CUSTOMERS = """
@@ -253,9 +318,9 @@ CURRENT_CUSTOMERS = """
 
 
 def _build_current_state(
-    conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool
+    conn: duckdb.DuckDBPyConnection, request: PublishRequest, previous_is_newer: bool
 ) -> None:
-    _newest_wins(conn, CUSTOMERS, CURRENT_CUSTOMERS, request, has_previous)
+    _newest_wins(conn, CUSTOMERS, CURRENT_CUSTOMERS, previous_is_newer)
     for table, gold_file in (
         (COHORT_RETENTION, request.retention_file),
         (EXPERIMENT_RESULTS, request.experiments_file),
@@ -263,13 +328,13 @@ def _build_current_state(
         (CLV_CUSTOMER, request.clv_file),
     ):
         fresh = f"select * from read_parquet({_files_literal([gold_file])}, hive_partitioning = false)"
-        _newest_wins(conn, table, fresh, request, has_previous)
+        _newest_wins(conn, table, fresh, previous_is_newer)
 
 
 def _build_catalog_and_audiences(conn: duckdb.DuckDBPyConnection, catalog: pl.DataFrame) -> None:
     conn.register("configured_segments", catalog.to_arrow())
     conn.execute(
-        f"""create table {AUDIENCE_EXPORT.name} as
+        f"""create or replace table {AUDIENCE_EXPORT.name} as
         select m.family, m.segment, m.customer_key
         from {SEGMENT_MEMBERSHIP.name} as m
         join {CUSTOMERS.name} as c using (customer_key)
@@ -277,7 +342,7 @@ def _build_catalog_and_audiences(conn: duckdb.DuckDBPyConnection, catalog: pl.Da
         order by m.family, m.segment, m.customer_key"""
     )
     conn.execute(
-        f"""create table {SEGMENT_CATALOG.name} as
+        f"""create or replace table {SEGMENT_CATALOG.name} as
         select s.family, s.segment, coalesce(sizes.customers, 0)::bigint as customers,
             coalesce(audience.customers, 0)::bigint as consenting_customers, s.recommended_action
         from configured_segments as s
@@ -290,45 +355,42 @@ def _build_catalog_and_audiences(conn: duckdb.DuckDBPyConnection, catalog: pl.Da
     conn.unregister("configured_segments")
 
 
-def _previous_is_newer(conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool) -> bool:
-    """True when the last publish described a later day than this run's last day (a backfill)."""
-    if not has_previous:
+def _previous_is_newer(conn: duckdb.DuckDBPyConnection, request: PublishRequest) -> bool:
+    """True when the file being patched describes a later day than this run's last day (a backfill)."""
+    if not _exists(conn, PUBLISH_LOG.name):
         return False
-    previous_as_of = scalar(conn, f"select max(membership_as_of) from previous.{PUBLISH_LOG.name}")
+    previous_as_of = scalar(conn, f"select max(membership_as_of) from {PUBLISH_LOG.name}")
     return previous_as_of is not None and previous_as_of > request.days[-1]
 
 
 def _newest_wins(
-    conn: duckdb.DuckDBPyConnection,
-    table: PublishedTable,
-    fresh_sql: str,
-    request: PublishRequest,
-    has_previous: bool,
+    conn: duckdb.DuckDBPyConnection, table: PublishedTable, fresh_sql: str, previous_is_newer: bool
 ) -> None:
     """Current-state tables describe the run's last day: a backfill of older days keeps the newer table."""
-    if _published(conn, table) and _previous_is_newer(conn, request, has_previous):
-        conn.execute(f"create table {table.name} as select * from previous.{table.name}")
+    if previous_is_newer and _exists(conn, table.name):
         return
-    conn.execute(f"create table {table.name} as {fresh_sql} order by {', '.join(table.primary_key)}")
+    conn.execute(
+        f"create or replace table {table.name} as {fresh_sql} order by {', '.join(table.primary_key)}"
+    )
 
 
 def _replace_clv_snapshot(
-    conn: duckdb.DuckDBPyConnection, request: PublishRequest, has_previous: bool
+    conn: duckdb.DuckDBPyConnection, request: PublishRequest, previous_is_newer: bool
 ) -> None:
     """Per-segment CLV rows in kpi_daily exist for the newest processed day only.
 
     The models are fitted once per run, for its last day, so a daily series would depend on how
     days were grouped into runs; a snapshot of the newest day is the same however the history was
-    built. A backfill of older days keeps the newer snapshot.
+    built. A backfill of older days keeps the newer snapshot (already in the file).
     """
+    if previous_is_newer:
+        return
     metrics = ", ".join(_sql_literal(m) for m in CLV_SEGMENT_METRICS)
     conn.execute(f"delete from {KPI_DAILY.name} where metric in ({metrics})")
-    if _published(conn, KPI_DAILY) and _previous_is_newer(conn, request, has_previous):
-        source = f"select * from previous.{KPI_DAILY.name} where metric in ({metrics})"
-    else:
-        files = _files_literal([request.clv_kpis_file])
-        source = f"select * from read_parquet({files}, hive_partitioning = false)"
-    conn.execute(f"insert into {KPI_DAILY.name} by name {source}")
+    files = _files_literal([request.clv_kpis_file])
+    conn.execute(
+        f"insert into {KPI_DAILY.name} by name select * from read_parquet({files}, hive_partitioning = false)"
+    )
 
 
 def _build_incremental(
@@ -336,45 +398,33 @@ def _build_incremental(
     table: PublishedTable,
     files: list[Path],
     request: PublishRequest,
-    has_previous: bool,
     day_column: str = "as_of_date",
 ) -> None:
-    """Previously published days, with this run's days replaced by its (gated) gold files."""
+    """Published days, with this run's days replaced by its (gated) gold files."""
     fresh = f"select * from read_parquet({_files_literal(files)}, hive_partitioning = false)"
-    params: list[object] = []
-    source = fresh
-    if has_previous and _published(conn, table):
-        kept = f"select * from previous.{table.name} where {day_column} not between ? and ?"
-        source = f"{kept} union all by name {fresh}"
-        params = [request.days[0], request.days[-1]]
     order = ", ".join(table.primary_key)
-    conn.execute(f"create table {table.name} as select * from ({source}) order by {order}", params)
-
-
-def _published(conn: duckdb.DuckDBPyConnection, table: PublishedTable) -> bool:
-    found = scalar(
-        conn,
-        "select count(*) from duckdb_tables() where database_name = 'previous' and table_name = ?",
-        [table.name],
-    )
-    return bool(found)
+    if _exists(conn, table.name):
+        conn.execute(
+            f"delete from {table.name} where {day_column} between ? and ?",
+            [request.days[0], request.days[-1]],
+        )
+        conn.execute(f"insert into {table.name} by name {fresh} order by {order}")
+    else:
+        conn.execute(f"create table {table.name} as {fresh} order by {order}")
 
 
 def _append_publish_log(
     conn: duckdb.DuckDBPyConnection,
     request: PublishRequest,
     publish_id: str,
-    has_previous: bool,
     as_of: date,
     counts: dict[str, int],
 ) -> None:
     conn.execute(
-        f"""create table {PUBLISH_LOG.name} (
+        f"""create table if not exists {PUBLISH_LOG.name} (
             publish_id varchar, published_at timestamptz, run_id varchar, partition_start date,
             partition_end date, membership_as_of date, row_counts json)"""
     )
-    if has_previous:
-        conn.execute(f"insert into {PUBLISH_LOG.name} by name select * from previous.{PUBLISH_LOG.name}")
     conn.execute(
         f"insert into {PUBLISH_LOG.name} values (?, ?, ?, ?, ?, ?, ?)",
         [

@@ -4,6 +4,11 @@ The read and the write of one range happen in one transaction, together with the
 days have been processed, so a crash leaves either the old history or the new one. The lifetime
 state (per-customer order aggregates through one day) is written in its own transaction after the
 history; a crash in between leaves an older state, which the next run simply does not use.
+
+Every rewrite of the history is logged (`segment_history_writes`: a running number and the first
+day it rewrote) in the same transaction, under an id the store gets when it is created. The publish
+remembers the last write it included, so the next one replaces only the stays that can have
+changed since, and starts over when the store is not the one it remembers.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ HISTORY_TABLE = "segment_history"
 PROCESSED_TABLE = "segment_days_processed"
 LIFETIME_TABLE = "customer_lifetime_state"
 LIFETIME_THROUGH_TABLE = "customer_lifetime_state_through"
+WRITES_TABLE = "segment_history_writes"
+STORE_ID_TABLE = "segment_store_id"
 
 _DDL = f"""
 create table if not exists {HISTORY_TABLE} (
@@ -44,11 +51,21 @@ create table if not exists {LIFETIME_TABLE} (
     previous_order_date date
 );
 create table if not exists {LIFETIME_THROUGH_TABLE} (through date not null);
+create table if not exists {WRITES_TABLE} (
+    write_no bigint primary key,
+    first_day date not null,
+    written_at timestamp with time zone not null
+);
+create table if not exists {STORE_ID_TABLE} (store_id varchar not null);
 """
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(_DDL)
+    conn.execute(
+        f"""insert into {STORE_ID_TABLE}
+        select uuid()::varchar where not exists (select 1 from {STORE_ID_TABLE})"""
+    )
 
 
 def processed_through(conn: duckdb.DuckDBPyConnection) -> date | None:
@@ -71,6 +88,11 @@ def replace_stays(conn: duckdb.DuckDBPyConnection, first: date, last: date, rebu
         conn.execute("begin transaction")
         conn.execute(f"delete from {HISTORY_TABLE} where valid_to is null or valid_to >= ?", [first])
         conn.execute(f"insert into {HISTORY_TABLE} select * from rebuilt_stays")
+        conn.execute(
+            f"""insert into {WRITES_TABLE}
+            select coalesce(max(write_no), 0) + 1, ?, now() from {WRITES_TABLE}""",
+            [first],
+        )
         conn.execute(
             f"""insert or ignore into {PROCESSED_TABLE}
             select unnest(generate_series(?::date, ?::date, interval 1 day))::date""",

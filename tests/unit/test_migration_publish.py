@@ -1,20 +1,30 @@
-"""segment_migration built incrementally on top of the previous publish equals a full rebuild.
+"""A publish that patches the previous file equals one built from scratch.
 
-The new history differs from the published one on a day before the run (as when a run's segment
-stage rewrote history but its publish was blocked) and gains two days past a month end.
+The work DB's history is written through the segment stage's own `replace_stays`, so its write
+log is real: after the previous publish, a run rewrote history from Jan 27 but its publish was
+blocked, then a run for Feb 1-2 went past a month end. The patched history, membership and
+migration must equal a fresh build's.
 """
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from assets.publish.serving import PublishRequest, _build_migration, _build_segments
-from assets.publish.tables import SEGMENT_HISTORY, SEGMENT_MIGRATION
-from assets.segments.store import ensure_tables
+from assets.publish.serving import (
+    HistoryChange,
+    PublishRequest,
+    _build_migration,
+    _build_segments,
+    _history_change,
+    _record_history_state,
+)
+from assets.publish.tables import SEGMENT_HISTORY, SEGMENT_MEMBERSHIP, SEGMENT_MIGRATION
+from assets.segments.store import ensure_tables, replace_stays
 
 # Processed days Dec 28 .. Jan 31 (two month ends: a 'month' row for January), then Feb 1 and 2.
 JAN = [date(2025, 12, 28) + timedelta(days=i) for i in range(35)]
@@ -57,24 +67,47 @@ CURRENT = _stays(
 )
 
 
-def _work_db(path: Path, history: pl.DataFrame, days: list[date]) -> None:
-    with duckdb.connect(str(path)) as conn:
+BLOCKED_RUN = _stays(
+    [
+        ("a", "New", JAN[0], JAN_28, None),
+        ("a", "Loyal", JAN_28, None, "New"),
+        ("b", "Lost", JAN[0], JAN_27, None),
+        ("b", "At Risk", JAN_27, None, "Lost"),
+    ]
+)
+TABLES = {
+    SEGMENT_HISTORY.name: "customer_key, family, valid_from",
+    SEGMENT_MEMBERSHIP.name: "customer_key, family",
+    SEGMENT_MIGRATION.name: "all",
+}
+
+
+def _write(work_db: Path, first: date, last: date, stays: pl.DataFrame) -> None:
+    """What the segment stage writes for [first, last]: the stays touching `first` onwards."""
+    touching = stays.filter(pl.col("valid_to").is_null() | (pl.col("valid_to") >= first))
+    with duckdb.connect(str(work_db)) as conn:
         ensure_tables(conn)
-        conn.register("h", history.to_arrow())
-        conn.execute(f"insert into {SEGMENT_HISTORY.name} by name select * from h")
-        conn.executemany("insert into segment_days_processed values (?)", [[d] for d in days])
+        replace_stays(conn, first, last, touching)
 
 
-def _migration(tmp_path: Path, name: str, request: PublishRequest, previous: Path | None) -> pl.DataFrame:
-    with duckdb.connect(str(tmp_path / f"{name}.duckdb")) as conn:
-        conn.execute(f"attach '{request.work_db}' as work (read_only)")
-        if previous is not None:
-            conn.execute(f"attach '{previous}' as previous (read_only)")
-        _build_segments(conn, request.days[-1])
-        _build_migration(conn, request, previous is not None, request.days[-1])
-        return pl.from_arrow(
-            conn.sql(f"select * from {SEGMENT_MIGRATION.name} order by all").to_arrow_table()
-        )
+def _publish(
+    work_db: Path, days: list[date], path: Path, previous: Path | None
+) -> tuple[HistoryChange, dict[str, pl.DataFrame]]:
+    """The segment part of `publish`: patch a copy of `previous`, or build from scratch."""
+    if previous is not None:
+        shutil.copyfile(previous, path)
+    request = _request(work_db, days)
+    with duckdb.connect(str(path)) as conn:
+        conn.execute(f"attach '{work_db}' as work (read_only)")
+        change = _history_change(conn)
+        _build_segments(conn, days[-1], change)
+        _build_migration(conn, request, change, days[-1])
+        _record_history_state(conn, change)
+        tables = {
+            name: pl.from_arrow(conn.sql(f"select * from {name} order by {order}").to_arrow_table())
+            for name, order in TABLES.items()
+        }
+    return change, tables
 
 
 def _request(work_db: Path, days: list[date]) -> PublishRequest:
@@ -86,20 +119,54 @@ def _request(work_db: Path, days: list[date]) -> PublishRequest:
     )  # fmt: skip
 
 
-def test_incremental_migration_equals_full_rebuild(tmp_path: Path) -> None:
-    old_work, new_work = tmp_path / "old_work.duckdb", tmp_path / "new_work.duckdb"
-    _work_db(old_work, PUBLISHED, JAN)
-    _work_db(new_work, CURRENT, JAN + FEB)
-    _migration(tmp_path, "previous", _request(old_work, JAN), previous=None)
+def test_patched_publish_equals_a_fresh_build(tmp_path: Path) -> None:
+    work = tmp_path / "work.duckdb"
+    _write(work, JAN[0], JAN[-1], PUBLISHED)
+    first, _ = _publish(work, JAN, tmp_path / "previous.duckdb", previous=None)
+    assert first.rebuild
+    _write(work, JAN_27, JAN[-1], BLOCKED_RUN)  # its publish was blocked
+    _write(work, FEB[0], FEB[-1], CURRENT)
 
-    incremental = _migration(tmp_path, "incremental", _request(new_work, FEB), tmp_path / "previous.duckdb")
-    full = _migration(tmp_path, "full", _request(new_work, FEB), previous=None)
+    change, patched = _publish(work, FEB, tmp_path / "patched.duckdb", tmp_path / "previous.duckdb")
+    _, fresh = _publish(work, FEB, tmp_path / "fresh.duckdb", previous=None)
 
-    assert incremental.equals(full)
+    assert not change.rebuild and change.first_day == JAN_27  # the earliest rewrite since the publish
+    for name in TABLES:
+        assert patched[name].equals(fresh[name]), name
+    assert (
+        patched[SEGMENT_HISTORY.name]
+        .sort("customer_key", "valid_from")
+        .equals(CURRENT.sort("customer_key", "valid_from"))
+    )
     # Hand-checked rows: b's move on Jan 27 (a day outside the run) and the January → February month.
-    rows = set(incremental.iter_rows())
+    rows = set(patched[SEGMENT_MIGRATION.name].iter_rows())
     assert ("day", "rfm", JAN_27, "Lost", "At Risk", 1) in rows
     assert ("month", "rfm", JAN_31, "Lost", "At Risk", 1) in rows
     assert ("month", "rfm", JAN_31, "New", "Loyal", 1) in rows
     assert ("day", "rfm", FEB[1], "Loyal", "Champions", 1) in rows
     assert ("day", "rfm", FEB[0], "(new)", "New", 1) in rows
+
+
+def test_republishing_without_a_new_write_changes_nothing(tmp_path: Path) -> None:
+    work = tmp_path / "work.duckdb"
+    _write(work, JAN[0], JAN[-1], PUBLISHED)
+    _, before = _publish(work, JAN, tmp_path / "first.duckdb", previous=None)
+    change, again = _publish(work, JAN, tmp_path / "again.duckdb", tmp_path / "first.duckdb")
+    assert not change.rebuild and change.first_day is None
+    for name in TABLES:
+        assert again[name].equals(before[name]), name
+
+
+def test_a_different_work_db_rebuilds_the_history(tmp_path: Path) -> None:
+    """A work DB built anew (another store id) may share write numbers with the old one: start over."""
+    old, new = tmp_path / "old.duckdb", tmp_path / "new.duckdb"
+    _write(old, JAN[0], JAN[-1], BLOCKED_RUN)
+    _publish(old, JAN, tmp_path / "previous.duckdb", previous=None)
+    _write(new, JAN[0], JAN[-1], PUBLISHED)
+    change, patched = _publish(new, JAN, tmp_path / "patched.duckdb", tmp_path / "previous.duckdb")
+    assert change.rebuild
+    assert (
+        patched[SEGMENT_HISTORY.name]
+        .sort("customer_key", "valid_from")
+        .equals(PUBLISHED.sort("customer_key", "valid_from"))
+    )
