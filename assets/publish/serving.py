@@ -59,8 +59,10 @@ from assets.segments.store import STORE_ID_TABLE, WRITES_TABLE
 from assets.work_db import scalar
 
 AUDIENCES_LINK = "audiences"
-# Which history write of which work DB the file holds; not a BI table (not in PUBLISHED_TABLES).
-PUBLISH_STATE_TABLE = "pipeline_publish_state"
+# Which history write of which work DB the file holds: bookkeeping, in its own schema beside the
+# BI tables of `main` (BI readers and the PostgreSQL copy see only PUBLISHED_TABLES).
+PUBLISH_STATE_SCHEMA = "pipeline"
+PUBLISH_STATE_TABLE = f"{PUBLISH_STATE_SCHEMA}.publish_state"
 
 
 @dataclass(frozen=True)
@@ -161,11 +163,12 @@ def _covers(alias: str, day: str) -> str:
     return f"{alias}.valid_from <= {day} and ({alias}.valid_to is null or {alias}.valid_to > {day})"
 
 
-def _exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+def _exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -> bool:
     found = scalar(
         conn,
-        "select count(*) from duckdb_tables() where database_name = current_database() and table_name = ?",
-        [table],
+        """select count(*) from duckdb_tables()
+        where database_name = current_database() and schema_name = ? and table_name = ?""",
+        [schema, table],
     )
     return bool(found)
 
@@ -176,7 +179,7 @@ def _history_change(conn: duckdb.DuckDBPyConnection) -> HistoryChange:
     last_write = int(scalar(conn, f"select coalesce(max(write_no), 0) from work.{WRITES_TABLE}") or 0)
     held = (
         conn.execute(f"select store_id, history_write_no from {PUBLISH_STATE_TABLE}").fetchall()
-        if _exists(conn, PUBLISH_STATE_TABLE) and _exists(conn, SEGMENT_HISTORY.name)
+        if _exists(conn, "publish_state", PUBLISH_STATE_SCHEMA) and _exists(conn, SEGMENT_HISTORY.name)
         else []
     )
     if not held or held[0][0] != store_id or held[0][1] > last_write:
@@ -188,6 +191,7 @@ def _history_change(conn: duckdb.DuckDBPyConnection) -> HistoryChange:
 
 
 def _record_history_state(conn: duckdb.DuckDBPyConnection, change: HistoryChange) -> None:
+    conn.execute(f"create schema if not exists {PUBLISH_STATE_SCHEMA}")
     conn.execute(
         f"""create or replace table {PUBLISH_STATE_TABLE} as
         select any_value(store_id) as store_id, ?::bigint as history_write_no from work.{STORE_ID_TABLE}""",
