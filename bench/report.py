@@ -25,13 +25,14 @@ TARGETS: dict[str, tuple[str, float, str, tuple[str, ...]]] = {
 }
 
 
-def evaluate_targets(size: str, ratios: dict[str, float]) -> dict[str, dict[str, Any]]:
-    """Each target with its value; `met` is None where the target does not apply to `size`."""
+def evaluate_targets(size: str, ratios: dict[str, float], partial: bool = False) -> dict[str, dict[str, Any]]:
+    """Each target with its value; `met` is None where the target does not apply to `size` (nor to a
+    run over a shorter window than the size's, `partial`)."""
     targets = {}
     for name, (op, bound, text, sizes) in TARGETS.items():
         value = ratios.get(name)
         met = None
-        if value is not None and size in sizes:
+        if value is not None and size in sizes and not partial:
             met = value >= bound if op == ">=" else value <= bound
         targets[name] = {
             "target": text,
@@ -44,12 +45,15 @@ def evaluate_targets(size: str, ratios: dict[str, float]) -> dict[str, dict[str,
 
 
 def latest_per_size(results_dir: Path) -> list[tuple[str, dict[str, Any]]]:
-    latest: dict[str, tuple[str, dict[str, Any]]] = {}
+    latest: dict[tuple[str, bool], tuple[str, dict[str, Any]]] = {}
     # File names are <size>-<UTC timestamp>.json, so the name order is the time order.
     for path in sorted(results_dir.glob("*.json")):
         result = json.loads(path.read_text())
-        latest[result["size"]] = (path.name, result)
-    return sorted(latest.values(), key=lambda item: SIZE_ORDER.get(item[1]["size"], 9))
+        latest[result["size"], result.get("partial_window", False)] = (path.name, result)
+    return sorted(
+        latest.values(),
+        key=lambda item: (SIZE_ORDER.get(item[1]["size"], 9), item[1].get("partial_window", False)),
+    )
 
 
 def _seconds(value: float | None) -> str:
@@ -73,6 +77,11 @@ def _ratio(value: float | None, met: bool | None = None) -> str:
         return "—"
     text = f"{value:.3g}"
     return text if met is None else f"{text} ({'**met**' if met else '**not met**'})"
+
+
+def _label(result: dict[str, Any]) -> str:
+    days = result.get("data", {}).get("days")
+    return f"{result['size']} ({days}-day window)" if result.get("partial_window") else result["size"]
 
 
 def render(results: list[tuple[str, dict[str, Any]]]) -> str:
@@ -102,7 +111,7 @@ def render(results: list[tuple[str, dict[str, Any]]]) -> str:
             f"{d.get('days', 0)}"
         )
         lines.append(
-            f"| {r['size']} | `{name}` | {counts} | {phase('full_backfill')} | {phase('segment_kpi_stage')} "
+            f"| {_label(r)} | `{name}` | {counts} | {phase('full_backfill')} | {phase('segment_kpi_stage')} "
             f"| {phase('daily_incremental')} | {checks} |"
         )
     lines += [
@@ -129,7 +138,7 @@ def render(results: list[tuple[str, dict[str, Any]]]) -> str:
         if "pipeline_full_scan" not in r.get("single_day", {}).get("implementations", {}):
             for key in ("pandas_over_pipeline", "pipeline_over_duckdb"):
                 ratios[key.replace("pipeline", "pipeline_full_scan")] = ratios.pop(key, None)
-        targets = evaluate_targets(r["size"], ratios)
+        targets = evaluate_targets(r["size"], ratios, r.get("partial_window", False))
 
         def timing(impl: str, impls: dict[str, Any] = impls) -> str:
             best = impls.get(impl, {}).get("best")
@@ -145,7 +154,7 @@ def render(results: list[tuple[str, dict[str, Any]]]) -> str:
         agree = "yes" if agreement.get("ok") else ("**NO**" if agreement else "—")
         customers = agreement.get("customers")
         lines.append(
-            f"| {r['size']} | {f'{customers:,}' if isinstance(customers, int) else '—'} "
+            f"| {_label(r)} | {f'{customers:,}' if isinstance(customers, int) else '—'} "
             f"| {timing('pipeline')} | {timing('pipeline_full_scan')} | {timing('pandas')} "
             f"| {timing('duckdb')} | {target('pandas_over_pipeline')} | {target('pipeline_over_duckdb')} "
             f"| {_ratio(ratios.get('pandas_over_pipeline_full_scan'))} / "
@@ -157,7 +166,7 @@ def render(results: list[tuple[str, dict[str, Any]]]) -> str:
         m = r.get("machine", {})
         versions = ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())
         lines.append(
-            f"- {r['size']} (`{name}`, {r.get('started_at', '?')}): {m.get('nproc')} cores "
+            f"- {_label(r)} (`{name}`, {r.get('started_at', '?')}): {m.get('nproc')} cores "
             f"({m.get('cpu_model')}), {m.get('memory_gib')} GiB, Python {m.get('python')}, {versions}; "
             f"load average at start {m.get('load_average_at_start')}; code "
             f"{str(r.get('code', {}).get('commit', 'unknown'))[:10]}"
