@@ -99,6 +99,7 @@ class HistoryChange:
     rebuild: bool  # the file's history is not a known state of this work DB: replace it whole
     first_day: date | None  # else: stays ending on/after this day were rewritten (None: nothing was)
     write_no: int  # the last write of the work DB, recorded in the new file
+    store_id: str  # the work DB's, recorded beside it
 
 
 def publish(request: PublishRequest) -> dict[str, int]:
@@ -183,19 +184,19 @@ def _history_change(conn: duckdb.DuckDBPyConnection) -> HistoryChange:
         else []
     )
     if not held or held[0][0] != store_id or held[0][1] > last_write:
-        return HistoryChange(rebuild=True, first_day=None, write_no=last_write)
+        return HistoryChange(rebuild=True, first_day=None, write_no=last_write, store_id=store_id)
     first_day = scalar(
         conn, f"select min(first_day) from work.{WRITES_TABLE} where write_no > ?", [held[0][1]]
     )
-    return HistoryChange(rebuild=False, first_day=first_day, write_no=last_write)
+    return HistoryChange(rebuild=False, first_day=first_day, write_no=last_write, store_id=store_id)
 
 
 def _record_history_state(conn: duckdb.DuckDBPyConnection, change: HistoryChange) -> None:
     conn.execute(f"create schema if not exists {PUBLISH_STATE_SCHEMA}")
     conn.execute(
         f"""create or replace table {PUBLISH_STATE_TABLE} as
-        select any_value(store_id) as store_id, ?::bigint as history_write_no from work.{STORE_ID_TABLE}""",
-        [change.write_no],
+        select ?::varchar as store_id, ?::bigint as history_write_no""",
+        [change.store_id, change.write_no],
     )
 
 
