@@ -116,8 +116,21 @@ def read_landing_file(source: LandingSource, landing_dir: Path, day: date) -> pl
             f"{path}: not valid UTF-8 (line {line}, byte {exc.start}: {exc.reason}); "
             "re-export the file as UTF-8"
         ) from exc
-    frame = _read_csv(path, text, source) if source.file_format == "csv" else _read_jsonl(path, text, source)
+    # Imported here because fast_landing builds on this module's names.
+    from assets.extract.fast_landing import read_fast
+
+    frame = read_fast(text, source)
+    if frame is None:  # an irregular (or broken) file: the reference reader decides, and raises
+        frame = read_by_record(path, text, source)
     return frame.with_columns(pl.lit(str(path)).alias(SOURCE_FILE))
+
+
+def read_by_record(path: Path, text: str, source: LandingSource) -> pl.DataFrame:
+    """The reference reader of the decoded file `text` (no `source_file`): one record at a time.
+
+    `fast_landing.read_fast` must return exactly this frame or None (test_landing_fast_path.py).
+    """
+    return _read_csv(path, text, source) if source.file_format == "csv" else _read_jsonl(path, text, source)
 
 
 def _read_csv(path: Path, text: str, source: LandingSource) -> pl.DataFrame:
@@ -193,10 +206,10 @@ _UNBALANCED = "malformed CSV row: unbalanced quote (a quoted field opened on thi
 def _read_jsonl(path: Path, text: str, source: LandingSource) -> pl.DataFrame:
     """Parse line by line with the C json module: a bad line must not cost its neighbours.
 
-    This loop runs once per landing line at extract time (not on the segment hot path); it is the
-    only way to keep the readable lines of a file that has a few broken ones. Lines that are not a
-    JSON object are kept whole in `raw_line` for quarantine. A field outside the contract, or a
-    required field that no line carries (a rename), is a contract change and fails the file.
+    This is the reference for `fast_landing`, which reads regular files without a Python step per
+    line and hands the others back here. Lines that are not a JSON object are kept whole in
+    `raw_line` for quarantine. A field outside the contract, or a required field that no line
+    carries (a rename), is a contract change and fails the file.
     """
     rows: list[dict[str, object]] = []
     fields_seen: set[str] = set()
