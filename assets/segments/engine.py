@@ -118,11 +118,22 @@ def _conform(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def memberships(inputs: Inputs, days: list[date], settings: Settings) -> pl.LazyFrame:
-    """Daily membership of every known customer in every family, for `days`."""
+    """Daily membership of every known customer in every family, for `days`.
+
+    Rows come grouped by family and customer, days ascending within a group: the features are
+    computed once and ordered by customer and day (one row per customer and day), and every family
+    is a row-preserving select over them. `history.rebuild_stays` then finds each stay in one pass
+    instead of sorting the memberships, which are families x larger than the features.
+    """
     windows = feature_windows(settings)
     functions = family_functions(settings)
     names = [name for name, _ in functions]
-    features = pl.concat([family_features(inputs, day, windows, names) for day in days])
+    features = (
+        pl.concat([family_features(inputs, day, windows, names) for day in days])
+        .sort("customer_key", "as_of_date")
+        .collect()
+        .lazy()
+    )
     return pl.concat([_conform(function(features)) for _, function in functions])
 
 

@@ -25,30 +25,53 @@ STAY_COLUMNS = (
 )  # fmt: skip
 
 
-def stays_from_daily(daily: pl.LazyFrame) -> pl.LazyFrame:
-    """Run-length encode daily memberships (customer_key, family, as_of_date, segment, scores).
+def _same_keys_as_previous_row() -> pl.Expr:
+    """On a frame sorted by KEYS: does this row continue the previous row's customer and family?
 
-    Scores are those of the stay's first day: the values that put the customer into the segment.
+    Comparing sorted neighbours replaces `over(KEYS)` windows, which group ten million rows by a
+    string key several times per chunk.
     """
-    ordered = daily.sort(*KEYS, "as_of_date")
-    previous_day = pl.col("as_of_date").shift(1).over(KEYS)
-    new_stay = (
-        previous_day.is_null()
-        | (pl.col("segment") != pl.col("segment").shift(1).over(KEYS))
-        | (pl.col("as_of_date") != previous_day + timedelta(days=1))
+    return pl.all_horizontal(pl.col(key) == pl.col(key).shift(1) for key in KEYS).fill_null(False)
+
+
+def _runs(ordered: pl.LazyFrame, starts_run: pl.Expr, first: list[str | pl.Expr], last: list[str]) -> pl.LazyFrame:
+    """Collapse runs of rows of a frame sorted by KEYS and time into one row each.
+
+    `starts_run` marks each run's first row; `first` is evaluated on that row, `last` on the run's
+    last row. Only the rows that start or end a run are kept, so the end of a longer run is the row
+    right after its start: one pass over the sorted frame, no group-by.
+    """
+    ends_run = pl.col("_starts").shift(-1).fill_null(True)
+    edges = ordered.with_columns(starts_run.alias("_starts")).filter(pl.col("_starts") | ends_run)
+    at_end = [pl.when(ends_run).then(pl.col(name)).otherwise(pl.col(name).shift(-1)) for name in last]
+    return edges.select(*first, *at_end, "_starts").filter(pl.col("_starts")).drop("_starts")
+
+
+def stays_from_daily(daily: pl.LazyFrame) -> pl.LazyFrame:
+    """Run-length encode daily memberships (customer_key, family, as_of_date, segment, scores) in the
+    order given, without sorting them.
+
+    Each run of rows of one customer, family and segment on consecutive days becomes one piece with
+    the scores of its first day. Any order gives correct pieces; memberships grouped by customer
+    and family with days ascending (as `engine.memberships` emits them) give whole stays, otherwise
+    `rebuild_stays` merges the adjacent pieces of one stay after its sort.
+    """
+    ordered = daily
+    continues = (
+        _same_keys_as_previous_row()
+        & (pl.col("segment") == pl.col("segment").shift(1))
+        & (pl.col("as_of_date") == pl.col("as_of_date").shift(1) + timedelta(days=1))
     )
-    return (
-        ordered.with_columns(new_stay.cast(pl.UInt32).cum_sum().over(KEYS).alias("_stay"))
-        .group_by(*KEYS, "_stay")
-        .agg(
-            pl.col("segment").first(),
-            *[pl.col(c).first() for c in SCORE_COLUMNS],
-            pl.col("as_of_date").min().alias("valid_from"),
-            (pl.col("as_of_date").max() + timedelta(days=1)).alias("valid_to"),
-        )
-        .drop("_stay")
-        .with_columns(pl.lit(None, pl.String).alias("previous_segment"))
-    )
+    return _runs(
+        ordered,
+        ~continues.fill_null(False),
+        first=[*KEYS, "segment", *SCORE_COLUMNS, pl.col("as_of_date").alias("valid_from")],
+        last=["as_of_date"],
+    ).select(
+        *KEYS, "segment", *SCORE_COLUMNS, "valid_from",
+        (pl.col("as_of_date") + timedelta(days=1)).alias("valid_to"),
+        pl.lit(None, pl.String).alias("previous_segment"),
+    )  # fmt: skip
 
 
 def rebuild_stays(
@@ -72,29 +95,27 @@ def rebuild_stays(
     )
     fresh = stays_from_daily(daily).select(STAY_COLUMNS)
     pieces = pl.concat([before, fresh, after]).sort(*KEYS, "valid_from")
-    continues = (pl.col("segment") == pl.col("segment").shift(1).over(KEYS)) & (
-        pl.col("valid_from") == pl.col("valid_to").shift(1).over(KEYS)
+    same_keys = _same_keys_as_previous_row()
+    continues = (
+        same_keys
+        & (pl.col("segment") == pl.col("segment").shift(1))
+        & (pl.col("valid_from") == pl.col("valid_to").shift(1))
     )
-    merged = (
-        pieces.with_columns((~continues.fill_null(False)).cast(pl.UInt32).cum_sum().over(KEYS).alias("_stay"))
-        .group_by(*KEYS, "_stay")
-        .agg(
-            pl.col("segment").first(),
-            *[pl.col(c).first() for c in SCORE_COLUMNS],
-            pl.col("valid_from").min(),
-            pl.col("valid_to").max(),
-            pl.col("previous_segment").first(),
-        )
-        .drop("_stay")
-        .sort(*KEYS, "valid_from")
+    merged = _runs(
+        pieces.with_columns(same_keys.alias("_same_keys")),
+        ~continues.fill_null(False),
+        first=[*KEYS, "segment", *SCORE_COLUMNS, "valid_from", "previous_segment", "_same_keys"],
+        last=["valid_to"],
     )
-    is_first = pl.col("valid_from") == pl.col("valid_from").min().over(KEYS)
-    is_last = pl.col("valid_from") == pl.col("valid_from").max().over(KEYS)
+    # Sorted by KEYS and valid_from: a customer's first stay of the set is the one whose previous
+    # row has other keys, its latest the one whose next row has other keys.
+    is_first = ~pl.col("_same_keys")
+    is_last = ~pl.col("_same_keys").shift(-1).fill_null(False)
     return merged.with_columns(
         # The first stay of the set keeps the predecessor stored with it (that stay is not reread).
         pl.when(is_first)
         .then(pl.col("previous_segment"))
-        .otherwise(pl.col("segment").shift(1).over(KEYS))
+        .otherwise(pl.col("segment").shift(1))
         .alias("previous_segment"),
         # The latest stay of every customer runs on until the data says otherwise.
         pl.when(is_last).then(None).otherwise(pl.col("valid_to")).alias("valid_to"),
