@@ -26,7 +26,7 @@ STAY_COLUMNS = (
 
 
 def _same_keys_as_previous_row() -> pl.Expr:
-    """On a frame sorted by KEYS: does this row continue the previous row's customer and family?
+    """Does this row continue the previous row's customer and family (on a frame grouped by KEYS)?
 
     Comparing sorted neighbours replaces `over(KEYS)` windows, which group ten million rows by a
     string key several times per chunk.
@@ -34,12 +34,14 @@ def _same_keys_as_previous_row() -> pl.Expr:
     return pl.all_horizontal(pl.col(key) == pl.col(key).shift(1) for key in KEYS).fill_null(False)
 
 
-def _runs(ordered: pl.LazyFrame, starts_run: pl.Expr, first: list[str | pl.Expr], last: list[str]) -> pl.LazyFrame:
-    """Collapse runs of rows of a frame sorted by KEYS and time into one row each.
+def _runs(
+    ordered: pl.LazyFrame, starts_run: pl.Expr, first: list[str | pl.Expr], last: list[str]
+) -> pl.LazyFrame:
+    """Collapse runs of consecutive rows into one row each.
 
     `starts_run` marks each run's first row; `first` is evaluated on that row, `last` on the run's
     last row. Only the rows that start or end a run are kept, so the end of a longer run is the row
-    right after its start: one pass over the sorted frame, no group-by.
+    right after its start: one pass over the frame, no group-by.
     """
     ends_run = pl.col("_starts").shift(-1).fill_null(True)
     edges = ordered.with_columns(starts_run.alias("_starts")).filter(pl.col("_starts") | ends_run)
@@ -56,14 +58,13 @@ def stays_from_daily(daily: pl.LazyFrame) -> pl.LazyFrame:
     and family with days ascending (as `engine.memberships` emits them) give whole stays, otherwise
     `rebuild_stays` merges the adjacent pieces of one stay after its sort.
     """
-    ordered = daily
     continues = (
         _same_keys_as_previous_row()
         & (pl.col("segment") == pl.col("segment").shift(1))
         & (pl.col("as_of_date") == pl.col("as_of_date").shift(1) + timedelta(days=1))
     )
     return _runs(
-        ordered,
+        daily,
         ~continues.fill_null(False),
         first=[*KEYS, "segment", *SCORE_COLUMNS, pl.col("as_of_date").alias("valid_from")],
         last=["as_of_date"],
