@@ -35,6 +35,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         schedules=[daily_segmentation_schedule],
         sensors=[landing_sensor],
         resources=build_resources(settings),
+        # Also for runs outside the job (`dagster asset materialize`, the UI's ad-hoc materialize):
+        # see the job's executor in orchestration/jobs.py.
+        executor=dg.in_process_executor,
     )
 
 
