@@ -50,8 +50,9 @@ lint: setup manifest
 	cd dbt_project && SEGMENTS_WORK_DB=$(CURDIR)/data/work/lint.duckdb ../$(BIN)/sqlfluff lint models
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
+# Two workers, one per core: the e2e tests wait on dbt and Dagster start-up as much as they compute.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist worksteal
 
 # Create/update the read-only BI role of the PostgreSQL warehouse (docs/warehouse.md). Needs WAREHOUSE_URL
 # (as a role that may create roles); the password, if any, comes from SEGMENTS_READER_PASSWORD.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,10 +30,19 @@ def _fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
-    """`dbt parse` once: Definitions cannot load without the manifest."""
+    """`dbt parse` once per test process: Definitions cannot load without the manifest.
+
+    `make test` runs pytest-xdist workers; the lock keeps one worker from reading the manifest while
+    another rewrites it.
+    """
     from orchestration import prepare
 
-    prepare.main()
-    manifest = Path(__file__).resolve().parents[1] / "dbt_project" / "target" / "manifest.json"
+    target = Path(__file__).resolve().parents[1] / "dbt_project" / "target"
+    target.mkdir(exist_ok=True)
+    with (target / ".parse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        prepare.main()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    manifest = target / "manifest.json"
     assert manifest.is_file()
     return manifest
