@@ -40,11 +40,15 @@ def dbt_build_args(settings: Settings, min_date: date, max_date: date) -> list[s
     """`dbt build` for the delivery days [min_date, max_date]: models, then their tests, in DAG order.
 
     `build` (not `run` + `test`) makes a failing test skip everything downstream of it inside dbt;
-    Dagster then sees the failed checks and blocks the Python stages too.
+    Dagster then sees the failed checks and blocks the Python stages too. dbt unit tests (fixed
+    input rows) only run when `transform.run_dbt_unit_tests` is on, as in the e2e tests.
     """
     if min_date > max_date:
         raise ValueError(f"empty date window: {min_date} > {max_date}")
-    return ["build", "--vars", json.dumps(settings.dbt_vars(min_date, max_date), sort_keys=True)]
+    args = ["build", "--vars", json.dumps(settings.dbt_vars(min_date, max_date), sort_keys=True)]
+    if not settings.transform.run_dbt_unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
+    return args
 
 
 @contextmanager

@@ -82,5 +82,8 @@ def test_dbt_args_carry_window_and_config() -> None:
     assert args[:2] == ["build", "--vars"]
     assert '"min_date": "2025-09-01"' in args[2] and '"max_date": "2025-09-03"' in args[2]
     assert '"session_gap_minutes": 30' in args[2] and '"GBP": 1.17' in args[2]
+    assert args[3:] == ["--exclude-resource-type", "unit_test"]
+    with_unit_tests = Settings(transform={**Settings().transform.model_dump(), "run_dbt_unit_tests": True})
+    assert dbt_build_args(with_unit_tests, date(2025, 9, 1), date(2025, 9, 3)) == args[:3]
     with pytest.raises(ValueError, match="empty date window"):
         dbt_build_args(Settings(), date(2025, 9, 3), date(2025, 9, 1))
