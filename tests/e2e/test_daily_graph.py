@@ -22,14 +22,19 @@ from tests.e2e.landing_fixture import DAYS, ORDER_HEADER, write_landing
 Runner = Callable[[date, date], dg.ExecuteInProcessResult]
 
 
-@pytest.fixture
-def pipeline(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dbt_manifest: Path
-) -> Iterator[tuple[Settings, Runner]]:
-    monkeypatch.setenv("SEGMENTS_DATA_DIR", str(tmp_path / "data"))
-    # A 1-day conversion window, so the day-1 campaign sends are judged within the three fixture days.
-    monkeypatch.setenv("SEGMENTS_EXPERIMENTS__CONVERSION_WINDOW_DAYS", "1")
-    monkeypatch.setenv("SEGMENTS_CAMPAIGNS__COST_EUR", '{"cmp1": 20.0}')
+# A 1-day conversion window, so the day-1 campaign sends are judged within the three fixture days.
+FIXTURE_ENV = {
+    "SEGMENTS_EXPERIMENTS__CONVERSION_WINDOW_DAYS": "1",
+    "SEGMENTS_CAMPAIGNS__COST_EUR": '{"cmp1": 20.0}',
+}
+
+
+def _runner(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, instance: dg.DagsterInstance, env: dict[str, str]
+) -> tuple[Settings, Runner]:
+    monkeypatch.setenv("SEGMENTS_DATA_DIR", str(data_dir))
+    for name, value in {**FIXTURE_ENV, **env}.items():
+        monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     settings = get_settings()
     write_landing(settings.landing_dir)
@@ -37,8 +42,45 @@ def pipeline(
     from orchestration.run_window import run_range
 
     defs = build_definitions(settings)
+    return settings, lambda start, end: run_range(start, end, instance=instance, defs=defs)
+
+
+@pytest.fixture
+def pipeline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dbt_manifest: Path
+) -> Iterator[tuple[Settings, Runner]]:
+    """An empty installation on the fixture's landing zone, and a runner for day ranges."""
     with dg.instance_for_test() as instance:
-        yield settings, lambda start, end: run_range(start, end, instance=instance, defs=defs)
+        yield _runner(tmp_path / "data", monkeypatch, instance, {})
+
+
+@pytest.fixture(scope="module")
+def backfilled(
+    tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path
+) -> tuple[Path, dict[str, pl.DataFrame]]:
+    """The fixture's whole window run once as one backfill: its data dir and what it published.
+
+    Tests that start from a published window copy the data dir (`pipeline_after_backfill`) or
+    compare with the snapshot, instead of each paying for the same first run.
+    """
+    data_dir = tmp_path_factory.mktemp("backfilled") / "data"
+    with pytest.MonkeyPatch.context() as monkeypatch, dg.instance_for_test() as instance:
+        settings, run = _runner(data_dir, monkeypatch, instance, {})
+        assert run(DAYS[0], DAYS[-1]).success
+        published_tables = snapshot(settings)
+    get_settings.cache_clear()
+    return data_dir, published_tables
+
+
+@pytest.fixture
+def pipeline_after_backfill(
+    pipeline: tuple[Settings, Runner], backfilled: tuple[Path, dict[str, pl.DataFrame]]
+) -> tuple[Settings, Runner]:
+    """`pipeline` with a copy of the backfilled window in place: a previous good publish."""
+    settings, _ = pipeline
+    # symlinks=True: the serving folder's `audiences` is a relative link the next publish swaps.
+    shutil.copytree(backfilled[0], settings.data_dir, symlinks=True, dirs_exist_ok=True)
+    return pipeline
 
 
 def published(settings: Settings, table: str, order_by: str) -> pl.DataFrame:
@@ -62,9 +104,15 @@ def assert_published_equal(settings: Settings, expected: dict[str, pl.DataFrame]
         assert frame.equals(expected[table]), table
 
 
-def test_sample_window_publishes_hand_computed_results(pipeline: tuple[Settings, Runner]) -> None:
-    settings, run = pipeline
-    result = run(DAYS[0], DAYS[-1])
+def test_sample_window_publishes_hand_computed_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dbt_manifest: Path
+) -> None:
+    # The one run of the suite that also runs dbt's unit tests: a failing one fails the dbt step.
+    with dg.instance_for_test() as instance:
+        env = {"SEGMENTS_TRANSFORM__RUN_DBT_UNIT_TESTS": "true"}
+        settings, run = _runner(tmp_path / "data", monkeypatch, instance, env)
+        assert settings.transform.run_dbt_unit_tests
+        result = run(DAYS[0], DAYS[-1])
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
@@ -235,9 +283,8 @@ def test_sample_window_publishes_hand_computed_results(pipeline: tuple[Settings,
     assert customers["marketing_consent"].null_count() == 1  # c5: never in the CRM
 
 
-def test_rerunning_a_partition_changes_nothing(pipeline: tuple[Settings, Runner]) -> None:
-    settings, run = pipeline
-    assert run(DAYS[0], DAYS[-1]).success
+def test_rerunning_a_partition_changes_nothing(pipeline_after_backfill: tuple[Settings, Runner]) -> None:
+    settings, run = pipeline_after_backfill
     before = snapshot(settings)
     assert run(DAYS[1], DAYS[1]).success
     assert run(DAYS[-1], DAYS[-1]).success
@@ -245,20 +292,21 @@ def test_rerunning_a_partition_changes_nothing(pipeline: tuple[Settings, Runner]
     assert published(settings, "publish_log", "published_at").height == 3
 
 
-def test_day_by_day_equals_one_backfill_run(pipeline: tuple[Settings, Runner]) -> None:
+def test_day_by_day_equals_one_backfill_run(
+    pipeline: tuple[Settings, Runner], backfilled: tuple[Path, dict[str, pl.DataFrame]]
+) -> None:
     settings, run = pipeline
     for day in DAYS:
         assert run(day, day).success
-    one_by_one = snapshot(settings)
-    settings.serving_db.unlink()
-    assert run(DAYS[0], DAYS[-1]).success
-    assert_published_equal(settings, one_by_one)
+    assert_published_equal(settings, backfilled[1])
 
 
-def test_dagster_cli_backfills_a_range_in_one_run(pipeline: tuple[Settings, Runner], tmp_path: Path) -> None:
+def test_dagster_cli_backfills_a_range_in_one_run(
+    pipeline: tuple[Settings, Runner], backfilled: tuple[Path, dict[str, pl.DataFrame]], tmp_path: Path
+) -> None:
     """The README's CLI backfill: `dagster asset materialize --partition-range` runs the whole range
     as ONE run (every asset has a single-run backfill policy) and publishes what run_window does."""
-    settings, run = pipeline
+    settings, _ = pipeline
     home = tmp_path / "cli_dagster_home"
     home.mkdir()
     shutil.copy(PROJECT_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
@@ -280,17 +328,13 @@ def test_dagster_cli_backfills_a_range_in_one_run(pipeline: tuple[Settings, Runn
     assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
     assert runs[0].tags["dagster/asset_partition_range_start"] == DAYS[0].isoformat()
     assert runs[0].tags["dagster/asset_partition_range_end"] == DAYS[-1].isoformat()
-    by_cli = snapshot(settings)
-    settings.serving_db.unlink()
-    assert run(DAYS[0], DAYS[-1]).success
-    assert_published_equal(settings, by_cli)
+    assert_published_equal(settings, backfilled[1])
 
 
 def test_corrupt_landing_file_stops_publish_and_keeps_the_last_good_one(
-    pipeline: tuple[Settings, Runner],
+    pipeline_after_backfill: tuple[Settings, Runner],
 ) -> None:
-    settings, run = pipeline
-    assert run(DAYS[0], DAYS[-1]).success
+    settings, run = pipeline_after_backfill
     before = snapshot(settings)
     serving_bytes = settings.serving_db.read_bytes()
     broken = settings.landing_dir / "orders" / f"orders_{DAYS[-1].isoformat()}.csv"
@@ -311,12 +355,13 @@ def test_corrupt_landing_file_stops_publish_and_keeps_the_last_good_one(
     assert_published_equal(settings, before)
 
 
-def test_published_columns_match_the_documented_tables(pipeline: tuple[Settings, Runner]) -> None:
+def test_published_columns_match_the_documented_tables(
+    backfilled: tuple[Path, dict[str, pl.DataFrame]],
+) -> None:
     from assets.publish.tables import PUBLISHED_TABLES
 
-    settings, run = pipeline
-    assert run(DAYS[0], DAYS[-1]).success
-    with duckdb.connect(str(settings.serving_db), read_only=True) as conn:
+    serving_db = Settings(data_dir=backfilled[0]).serving_db
+    with duckdb.connect(str(serving_db), read_only=True) as conn:
         for table in PUBLISHED_TABLES:
             columns = conn.execute(
                 "select column_name, comment from duckdb_columns() where table_name = ?", [table.name]
@@ -325,12 +370,13 @@ def test_published_columns_match_the_documented_tables(pipeline: tuple[Settings,
             assert all(comment for _, comment in columns), table.name
 
 
-def test_failing_dbt_test_blocks_segments_and_publish(pipeline: tuple[Settings, Runner]) -> None:
+def test_failing_dbt_test_blocks_segments_and_publish(
+    pipeline_after_backfill: tuple[Settings, Runner],
+) -> None:
     """Bronze that slipped past extract (written by hand here) must still be stopped by dbt's tests."""
     from assets.partition_store import partition_path
 
-    settings, run = pipeline
-    assert run(DAYS[0], DAYS[-1]).success
+    settings, _ = pipeline_after_backfill
     before = snapshot(settings)
     bronze = partition_path(settings.bronze_dir, "orders", DAYS[-1])
     tampered = pl.read_parquet(bronze).with_columns(pl.lit(-50.0).alias("amount"))
@@ -358,13 +404,12 @@ def test_failing_dbt_test_blocks_segments_and_publish(pipeline: tuple[Settings, 
 
 
 def test_failing_gx_suite_blocks_publish(
-    pipeline: tuple[Settings, Runner], monkeypatch: pytest.MonkeyPatch
+    pipeline_after_backfill: tuple[Settings, Runner], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """KPIs that no longer reconcile with the marts are computed but never published."""
     import assets.kpis.assets as kpi_assets
 
-    settings, run = pipeline
-    assert run(DAYS[0], DAYS[-1]).success
+    settings, run = pipeline_after_backfill
     before = snapshot(settings)
     real = kpi_assets.compute_segment_kpis
 
