@@ -15,20 +15,12 @@ from __future__ import annotations
 
 import csv
 import functools
-import json
 import re
 import sys
 
 import polars as pl
 
-from assets.extract.landing import (
-    NOT_A_JSON_OBJECT,
-    RAW_LINE,
-    READ_ERROR,
-    SOURCE_ROW,
-    LandingSource,
-    _as_text,
-)
+from assets.extract.landing import RAW_LINE, READ_ERROR, SOURCE_ROW, LandingSource, json_record
 
 _INDEX = "_index"
 _LINE = "_line"
@@ -175,17 +167,11 @@ def _read_jsonl_fast(text: str, source: LandingSource) -> pl.DataFrame | None:
     for line_number, line in lines.filter(~flat).iter_rows():
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError:
-            obj = None
-        if not isinstance(obj, dict):
-            rows.append({SOURCE_ROW: line_number, RAW_LINE: line, READ_ERROR: NOT_A_JSON_OBJECT})
-            continue
-        if not set(obj) <= set(source.columns):
+        row, fields = json_record(line_number, line, source.columns)
+        if not fields <= set(source.columns):
             return None
-        fields_seen.update(obj)
-        rows.append({SOURCE_ROW: line_number, **{c: _as_text(obj.get(c)) for c in source.columns}})
+        fields_seen |= fields
+        rows.append(row)
     for column in source.required:
         # A decoded null may be a missing field or an explicit null: only a value proves the field.
         if column not in fields_seen and decoded[column].is_null().all():

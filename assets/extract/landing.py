@@ -219,21 +219,15 @@ def _read_jsonl(path: Path, text: str, source: LandingSource) -> pl.DataFrame:
         line = terminated.removesuffix("\r")
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError:
-            obj = None
-        if not isinstance(obj, dict):
-            rows.append({SOURCE_ROW: line_number, RAW_LINE: line, READ_ERROR: NOT_A_JSON_OBJECT})
-            continue
-        unknown = sorted(set(obj) - set(source.columns))
+        row, fields = json_record(line_number, line, source.columns)
+        unknown = sorted(fields - set(source.columns))
         if unknown:
             raise LandingContractError(
                 f"{path}: line {line_number} has field(s) {unknown} outside the contract; "
                 f"expected fields {list(source.columns)}"
             )
-        fields_seen.update(obj)
-        rows.append({SOURCE_ROW: line_number, **{c: _as_text(obj.get(c)) for c in source.columns}})
+        fields_seen |= fields
+        rows.append(row)
     never_seen = [c for c in source.required if c not in fields_seen]
     if fields_seen and never_seen:
         raise LandingContractError(
@@ -241,6 +235,18 @@ def _read_jsonl(path: Path, text: str, source: LandingSource) -> pl.DataFrame:
         )
     schema = {SOURCE_ROW: pl.Int64, **dict.fromkeys(source.columns, pl.String), RAW_LINE: pl.String}
     return pl.DataFrame(rows, schema={**schema, READ_ERROR: pl.String})
+
+
+def json_record(line_number: int, line: str, columns: tuple[str, ...]) -> tuple[dict[str, object], set[str]]:
+    """The frame row of one non-blank JSONL line, and the fields the line has (empty if it is not
+    a JSON object: then the row keeps the line whole for quarantine)."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError:
+        obj = None
+    if not isinstance(obj, dict):
+        return {SOURCE_ROW: line_number, RAW_LINE: line, READ_ERROR: NOT_A_JSON_OBJECT}, set()
+    return {SOURCE_ROW: line_number, **{c: _as_text(obj.get(c)) for c in columns}}, set(obj)
 
 
 def _as_text(value: object) -> str | None:
