@@ -104,6 +104,8 @@ class Bench:
         phase = measured.as_dict()
         del phase["command"]
         self.result["phases"][name] = phase
+        # Kept beside the phase's log, so --resume-after-backfill can report a backfill it did not rerun.
+        (self.logs / f"{name}.measured.json").write_text(json.dumps(phase, indent=2) + "\n")
         verdict = "ok" if measured.returncode == 0 else f"FAILED ({measured.returncode}), see {measured.log}"
         print(
             f"[bench] {name}: {measured.wall_s:.1f} s, peak RSS {measured.peak_tree_rss_mb:.0f} MB (tree), "
@@ -254,7 +256,23 @@ class Bench:
         self.result["ratios"] = ratios
         self.result["targets"] = evaluate_targets(self.size, ratios, self.days < DAYS[self.size])
 
-    def run(self, skip_generate: bool) -> int:
+    def reuse_backfill(self, last: date) -> bool:
+        """Report the backfill already in the data dir (its measurement and step timings) instead of
+        running it again: for a bench whose later phases failed after a long backfill."""
+        measured = self.logs / "full_backfill.measured.json"
+        steps = self.logs / "full_backfill.result.json"
+        if not (measured.exists() and steps.exists()):
+            print(f"[bench] no finished backfill in {self.logs} to resume after", flush=True)
+            return False
+        phase = json.loads(measured.read_text())
+        phase.update(first_day=self.start.isoformat(), last_day=last.isoformat(), resumed=True)
+        phase["days"] = (last - self.start).days + 1
+        phase["dagster"] = json.loads(steps.read_text())
+        self.result["phases"]["full_backfill"] = phase
+        print(f"[bench] full_backfill: reused ({phase['wall_s']:.1f} s when it ran)", flush=True)
+        return phase.get("returncode") == 0
+
+    def run(self, skip_generate: bool, resume_after_backfill: bool = False) -> int:
         sample = self.sample(skip_generate)
         self.start = date.fromisoformat(sample["start"])
         last = self.start + timedelta(days=sample["days"] - 1)
@@ -267,10 +285,14 @@ class Bench:
             "days": sample["days"],
             **{key: generated[key] for key in ("customers", "order_rows", "event_rows", "customer_rows")},
         }
-        self.reset_pipeline_state()
         before_last = last - timedelta(days=1)
+        if resume_after_backfill:
+            ok = self.reuse_backfill(before_last)
+        else:
+            self.reset_pipeline_state()
+            ok = self.dagster("full_backfill", self.start, before_last)
         ok = (
-            self.dagster("full_backfill", self.start, before_last)
+            ok
             and (self.skip_stage or self.dagster("segment_kpi_stage", self.start, before_last, STAGE_ASSETS))
             and self.save_lifetime_state(before_last)
             and self.dagster("daily_incremental", last, last)
@@ -299,6 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-stage", action="store_true", help="do not time the segment + KPI stage alone (phase 3)"
     )
+    parser.add_argument(
+        "--resume-after-backfill",
+        action="store_true",
+        help="keep the data dir's finished full backfill and run only the phases after it",
+    )
     parser.add_argument("--timeout-hours", type=float, help="per phase (default: 1 for S, 8 for M, 24 for L)")
     parser.add_argument("--results-dir", type=Path, default=PROJECT_ROOT / "bench" / "results")
     parser.add_argument("--doc", type=Path, default=PROJECT_ROOT / "docs" / "performance.md")
@@ -311,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{manifest} is missing: run `make manifest` first", file=sys.stderr)
         return 2
     bench = Bench(args)
-    status = bench.run(args.skip_generate)
+    status = bench.run(args.skip_generate, args.resume_after_backfill)
     args.results_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     result_file = args.results_dir / f"{args.size}-{stamp}.json"
