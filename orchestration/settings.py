@@ -64,8 +64,7 @@ class OperationsSettings(Section):
 class TransformSettings(Section):
     session_gap_minutes: int = Field(gt=0)
     fx_rates_to_eur: dict[str, float]
-    # dbt unit tests check SQL logic on fixed rows, not the day's data: CI runs them, daily runs need not.
-    run_dbt_unit_tests: bool = False
+    run_dbt_unit_tests: bool
 
 
 class ExperimentSettings(Section):
