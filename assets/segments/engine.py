@@ -34,7 +34,7 @@ FAMILY_FEATURES: dict[str, frozenset[FeatureGroup]] = {
     "lifecycle": frozenset({_G.LIFETIME}),
     "engagement": frozenset({_G.ENGAGEMENT}),
     "loyalty": frozenset({_G.LIFETIME}),
-    "occasion": frozenset({_G.PURCHASE, _G.BASKET}),
+    "occasion": frozenset({_G.PURCHASE, _G.OCCASION, _G.BASKET}),
     "affinity": frozenset({_G.PURCHASE, _G.BASKET}),
     "price": frozenset({_G.PURCHASE}),
     "browsing": frozenset({_G.ENGAGEMENT, _G.CARTS}),

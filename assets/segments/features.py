@@ -26,7 +26,8 @@ class FeatureGroup(StrEnum):
     """Features that are computed together; a family asks only for the groups it reads."""
 
     LIFETIME = "lifetime"  # orders_ever, first/last/previous order date, days_since_last_order
-    PURCHASE = "purchase"  # window totals: frequency, money, discounts, holiday and birthday orders
+    PURCHASE = "purchase"  # window totals: frequency, money, discounts
+    OCCASION = "occasion"  # window counts on the calendar: holiday-season and birthday-window orders
     BASKET = "basket"  # window mix: top category and its share, seasons
     ENGAGEMENT = "engagement"  # ENGAGEMENT_COUNTS, active_days, recent_orders
     CARTS = "carts"  # cart_sessions, abandoned_cart_sessions
@@ -148,16 +149,27 @@ def lifetime_as_of(orders: pl.LazyFrame, as_of: date, base: LifetimeBase | None 
     return combine_lifetimes(base.lifetime, _lifetime(newer))
 
 
-def _purchase_totals(orders: pl.LazyFrame, windows: FeatureWindows) -> pl.LazyFrame:
-    near_birthday = days_from_birthday(pl.col("order_date")).abs() <= windows.birthday_window_days
+def _purchase_totals(orders: pl.LazyFrame) -> pl.LazyFrame:
     return orders.group_by("customer_key").agg(
         pl.len().cast(pl.Int32).alias("frequency"),
         pl.col("net_amount_eur").sum().round(2).alias("monetary_eur"),
         pl.col("gross_amount_eur").sum().round(2).alias("gross_eur"),
         pl.col("discount_amount_eur").sum().round(2).alias("discount_eur"),
         (pl.col("discount_amount_eur") > 0).sum().cast(pl.Int32).alias("orders_with_discount"),
-        in_holiday_season(pl.col("order_date"), windows).sum().cast(pl.Int32).alias("holiday_orders"),
-        near_birthday.fill_null(False).sum().cast(pl.Int32).alias("birthday_window_orders"),
+    )
+
+
+def _occasion_counts(orders: pl.LazyFrame, known: pl.LazyFrame, windows: FeatureWindows) -> pl.LazyFrame:
+    """Orders in the holiday season and near the customer's birthday: the only features that need
+    the customer's birthday joined onto every window order, so RFM and its kin do without them."""
+    near_birthday = days_from_birthday(pl.col("order_date")).abs() <= windows.birthday_window_days
+    return (
+        orders.join(known.select("customer_key", "birth_month", "birth_day"), on="customer_key")
+        .group_by("customer_key")
+        .agg(
+            in_holiday_season(pl.col("order_date"), windows).sum().cast(pl.Int32).alias("holiday_orders"),
+            near_birthday.fill_null(False).sum().cast(pl.Int32).alias("birthday_window_orders"),
+        )
     )
 
 
@@ -221,7 +233,8 @@ def _carts(cart_sessions: pl.LazyFrame, as_of: date, windows: FeatureWindows) ->
 
 ZERO_IF_MISSING = {
     FeatureGroup.LIFETIME: ("orders_ever",),
-    FeatureGroup.PURCHASE: ("frequency", "orders_with_discount", "holiday_orders", "birthday_window_orders"),
+    FeatureGroup.PURCHASE: ("frequency", "orders_with_discount"),
+    FeatureGroup.OCCASION: ("holiday_orders", "birthday_window_orders"),
     FeatureGroup.ENGAGEMENT: (*ENGAGEMENT_COUNTS, "active_days", "recent_orders"),
     FeatureGroup.CARTS: ("cart_sessions", "abandoned_cart_sessions"),
 }
@@ -251,16 +264,16 @@ def features_as_of(
     )
     known_orders = orders.filter(pl.col("loaded_date") <= as_of, pl.col("order_date") <= as_of)
     purchase_start = as_of - timedelta(days=windows.purchase_days)
-    in_window = known_orders.filter(pl.col("order_date") > purchase_start).join(
-        known.select("customer_key", "birth_month", "birth_day"), on="customer_key"
-    )
+    # Orders of customers not known yet drop out where the groups are joined onto `known`.
+    in_window = known_orders.filter(pl.col("order_date") > purchase_start)
     engagement_start = as_of - timedelta(days=windows.engagement_days)
     recent_activity = activity.filter(
         pl.col("activity_date").is_between(engagement_start, as_of, closed="right")
     )
     parts = {
         FeatureGroup.LIFETIME: lambda: lifetime_as_of(orders, as_of, lifetime_base),
-        FeatureGroup.PURCHASE: lambda: _purchase_totals(in_window, windows),
+        FeatureGroup.PURCHASE: lambda: _purchase_totals(in_window),
+        FeatureGroup.OCCASION: lambda: _occasion_counts(in_window, known, windows),
         FeatureGroup.BASKET: lambda: _basket_mix(in_window),
         FeatureGroup.ENGAGEMENT: lambda: _engagement_window(recent_activity),
         FeatureGroup.CARTS: lambda: _carts(cart_sessions, as_of, windows),
