@@ -25,7 +25,7 @@ STAY_COLUMNS = (
 )  # fmt: skip
 
 
-def _same_keys_as_previous_row() -> pl.Expr:
+def same_keys_as_previous_row() -> pl.Expr:
     """Does this row continue the previous row's customer and family (on a frame grouped by KEYS)?
 
     Comparing sorted neighbours replaces `over(KEYS)` windows, which group ten million rows by a
@@ -59,7 +59,7 @@ def stays_from_daily(daily: pl.LazyFrame) -> pl.LazyFrame:
     `rebuild_stays` merges the adjacent pieces of one stay after its sort.
     """
     continues = (
-        _same_keys_as_previous_row()
+        same_keys_as_previous_row()
         & (pl.col("segment") == pl.col("segment").shift(1))
         & (pl.col("as_of_date") == pl.col("as_of_date").shift(1) + timedelta(days=1))
     )
@@ -96,7 +96,7 @@ def rebuild_stays(
     )
     fresh = stays_from_daily(daily).select(STAY_COLUMNS)
     pieces = pl.concat([before, fresh, after]).sort(*KEYS, "valid_from")
-    same_keys = _same_keys_as_previous_row()
+    same_keys = same_keys_as_previous_row()
     continues = (
         same_keys
         & (pl.col("segment") == pl.col("segment").shift(1))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import great_expectations as gx
 import polars as pl
 
-from assets.segments.history import KEYS
+from assets.segments.history import KEYS, same_keys_as_previous_row
 
 
 def daily_summary(daily: pl.DataFrame, known: pl.DataFrame, allowed: pl.DataFrame) -> pl.DataFrame:
@@ -36,11 +36,10 @@ def daily_summary(daily: pl.DataFrame, known: pl.DataFrame, allowed: pl.DataFram
 def broken_stays(stays: pl.DataFrame) -> pl.DataFrame:
     """Stays that are empty, overlap the previous stay, or leave a customer with no open stay."""
     ordered = stays.sort(*KEYS, "valid_from")
-    overlaps = (pl.col("valid_from") < pl.col("valid_to").shift(1).over(KEYS)).fill_null(False)
+    same_keys = same_keys_as_previous_row()
+    overlaps = same_keys & (pl.col("valid_from") < pl.col("valid_to").shift(1)).fill_null(False)
     empty = pl.col("valid_to").is_not_null() & (pl.col("valid_to") <= pl.col("valid_from"))
-    last_closed = (pl.col("valid_from") == pl.col("valid_from").max().over(KEYS)) & pl.col(
-        "valid_to"
-    ).is_not_null()
+    last_closed = ~same_keys.shift(-1).fill_null(False) & pl.col("valid_to").is_not_null()
     return ordered.filter(overlaps | empty | last_closed)
 
 
