@@ -149,11 +149,9 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
                 conn, customers, orders, chunk, windows.engagement_days, windows.cart_horizon_hours, base
             )
             daily = memberships(inputs, chunk, settings).collect()
-            touched = stays_touching(conn, chunk[0]).lazy()
-            rebuilt = rebuild_stays(
-                touched, daily.lazy(), chunk[0], chunk[-1], processed_through(conn)
-            ).collect()
-            check = gate_chunk(daily, rebuilt, known, catalog, len(chunk))
+            touched = stays_touching(conn, chunk[0])
+            rewrite = rebuild_stays(touched, daily, chunk[0], chunk[-1], processed_through(conn))
+            check = gate_chunk(daily, rewrite.stays, known, catalog, len(chunk))
             if not check.passed:
                 context.log.error(f"segment_history {span}: gate failed, stored history left as it was")
                 yield dg.MaterializeResult(metadata={"failed_chunk": span})
@@ -164,12 +162,12 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
                     metadata=check.metadata,
                 )
                 return
-            replace_stays(conn, chunk[0], chunk[-1], rebuilt)
+            replace_stays(conn, chunk[0], chunk[-1], rewrite)
             base = LifetimeBase(chunk[-1], lifetime_as_of(orders.lazy(), chunk[-1], base).collect().lazy())
-            rewritten += rebuilt.height
+            rewritten += rewrite.stays.height
             context.log.info(
-                f"segment_history {span}: {daily.height} memberships, {rebuilt.height} stays written "
-                f"in {time.perf_counter() - started:.1f} s"
+                f"segment_history {span}: {daily.height} memberships, {touched.height} stays read, "
+                f"{rewrite.stays.height} written in {time.perf_counter() - started:.1f} s"
             )
         # A run that ends before the stored state may have rebuilt orders the state includes: forget it.
         keep = stored is None or days[-1] >= stored.through

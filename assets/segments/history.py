@@ -8,12 +8,14 @@ stays on either side, always merging adjacent stays of the same segment. The sto
 therefore canonical: the same daily memberships give the same rows whether they were processed
 in one backfill, day by day, or in ranges in any order (a property test holds us to it).
 
-Only stays that can touch the range are read and rewritten (`valid_to is null or valid_to >=
-first`): for the daily run that is the open stays, O(customers), not O(history).
+Only stays that can touch the range are read (`valid_to is null or valid_to >= first`): for the
+daily run that is the open stays, O(customers), not O(history). Of those, only the stays of
+customers and families whose segment changed are rewritten (`StayRewrite`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import polars as pl
@@ -75,26 +77,73 @@ def stays_from_daily(daily: pl.LazyFrame) -> pl.LazyFrame:
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class StayRewrite:
+    """What rebuilding a range changes in the stored history.
+
+    Every stored stay of a pair in `pairs` with `valid_to is null or valid_to >= first` is replaced
+    by that pair's rows in `stays`. A pair whose open stay simply goes on through the range in the
+    same segment is in neither: its stored row is already right, so a quiet day rewrites almost
+    nothing instead of every customer's open stay.
+    """
+
+    pairs: pl.DataFrame
+    stays: pl.DataFrame
+
+
 def rebuild_stays(
-    affected: pl.LazyFrame, daily: pl.LazyFrame, first: date, last: date, processed_through: date | None
-) -> pl.LazyFrame:
+    affected: pl.DataFrame, daily: pl.DataFrame, first: date, last: date, processed_through: date | None
+) -> StayRewrite:
     """Replace days [first, last] of `affected` stays by `daily` memberships.
 
-    `affected` must hold every stored stay with `valid_to is null or valid_to >= first`; the result
-    replaces exactly those rows. `daily` must hold every customer's membership for every day of the
-    range on which the customer was known. `processed_through` is the latest day processed before
-    this call: an open stay is known to last until then, and no further.
+    `affected` must hold every stored stay with `valid_to is null or valid_to >= first`. `daily` must
+    hold every customer's membership for every day of the range on which the customer was known.
+    `processed_through` is the latest day processed before this call: an open stay is known to last
+    until then, and no further.
     """
     end = last + timedelta(days=1)
     open_until = processed_through + timedelta(days=1) if processed_through else first
-    stored = affected.select(STAY_COLUMNS).with_columns(pl.col("valid_to").fill_null(open_until))
+    fresh = stays_from_daily(daily.lazy()).select(STAY_COLUMNS).collect()
+    quiet = _continuing_pairs(affected, fresh, first, end, open_until)
+    changed = affected.lazy().join(quiet.lazy(), on=KEYS, how="anti")
+    stays = _stitch(changed, fresh.lazy().join(quiet.lazy(), on=KEYS, how="anti"), first, end, open_until)
+    pairs, stays = pl.collect_all([changed.select(KEYS).unique(), stays])
+    return StayRewrite(pairs=pairs, stays=stays)
+
+
+def _continuing_pairs(
+    affected: pl.DataFrame, fresh: pl.DataFrame, first: date, end: date, open_until: date
+) -> pl.DataFrame:
+    """Pairs whose open stay began before `first`, is known up to `first`, and whose range is one
+    piece in that same segment: stitching would give back the stored row unchanged.
+
+    Such a pair has no other touched stay: stays do not overlap, so its earlier ones end before
+    `first`.
+    """
+    if open_until < first:  # days between were never processed: every open stay must close
+        return fresh.select(KEYS).clear()
+    continuing = affected.lazy().filter(pl.col("valid_to").is_null() & (pl.col("valid_from") < first))
+    return (
+        fresh.lazy()
+        .filter((pl.col("valid_from") == first) & (pl.col("valid_to") == end))
+        .join(continuing, on=[*KEYS, "segment"], how="semi")
+        .select(KEYS)
+        .collect()
+    )
+
+
+def _stitch(
+    stored: pl.LazyFrame, fresh: pl.LazyFrame, first: date, end: date, open_until: date
+) -> pl.LazyFrame:
+    """The stays of the pairs in `stored` and `fresh` once the range's pieces are put between the
+    parts of the stored stays before and after it, adjacent pieces of one segment merged."""
+    stored = stored.select(STAY_COLUMNS).with_columns(pl.col("valid_to").fill_null(open_until))
     before = stored.filter(pl.col("valid_from") < first).with_columns(
         pl.min_horizontal("valid_to", pl.lit(first)).alias("valid_to")
     )
     after = stored.filter(pl.col("valid_to") > end).with_columns(
         pl.max_horizontal("valid_from", pl.lit(end)).alias("valid_from")
     )
-    fresh = stays_from_daily(daily).select(STAY_COLUMNS)
     pieces = pl.concat([before, fresh, after]).sort(*KEYS, "valid_from")
     same_keys = same_keys_as_previous_row()
     continues = (

@@ -19,7 +19,7 @@ import duckdb
 import polars as pl
 
 from assets.segments.features import LIFETIME_COLUMNS, LifetimeBase
-from assets.segments.history import STAY_COLUMNS
+from assets.segments.history import KEYS, STAY_COLUMNS, StayRewrite
 from assets.work_db import scalar
 
 HISTORY_TABLE = "segment_history"
@@ -81,12 +81,19 @@ def stays_touching(conn: duckdb.DuckDBPyConnection, first: date) -> pl.DataFrame
     )
 
 
-def replace_stays(conn: duckdb.DuckDBPyConnection, first: date, last: date, rebuilt: pl.DataFrame) -> None:
-    """Swap the touched stays for their rebuilt version and mark [first, last] processed."""
-    conn.register("rebuilt_stays", rebuilt.select(STAY_COLUMNS).to_arrow())
+def replace_stays(conn: duckdb.DuckDBPyConnection, first: date, last: date, rewrite: StayRewrite) -> None:
+    """Swap the touched stays of the rewritten pairs for their rebuilt version; mark [first, last]
+    processed."""
+    conn.register("rewritten_pairs", rewrite.pairs.select(KEYS).to_arrow())
+    conn.register("rebuilt_stays", rewrite.stays.select(STAY_COLUMNS).to_arrow())
     try:
         conn.execute("begin transaction")
-        conn.execute(f"delete from {HISTORY_TABLE} where valid_to is null or valid_to >= ?", [first])
+        conn.execute(
+            f"""delete from {HISTORY_TABLE} h using rewritten_pairs p
+            where h.customer_key = p.customer_key and h.family = p.family
+              and (h.valid_to is null or h.valid_to >= ?)""",
+            [first],
+        )
         conn.execute(f"insert into {HISTORY_TABLE} select * from rebuilt_stays")
         conn.execute(
             f"""insert into {WRITES_TABLE}
@@ -104,6 +111,7 @@ def replace_stays(conn: duckdb.DuckDBPyConnection, first: date, last: date, rebu
         raise
     finally:
         conn.unregister("rebuilt_stays")
+        conn.unregister("rewritten_pairs")
 
 
 def read_lifetime_base(conn: duckdb.DuckDBPyConnection) -> LifetimeBase | None:

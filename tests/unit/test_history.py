@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from assets.segments.history import STAY_COLUMNS, membership_on, rebuild_stays
+from assets.segments.history import KEYS, STAY_COLUMNS, membership_on, rebuild_stays
 
 D0 = date(2025, 9, 1)
 EMPTY = pl.DataFrame(
@@ -44,13 +44,16 @@ class Store:
     def __init__(self) -> None:
         self.history = EMPTY
         self.processed_through: date | None = None
+        self.rewritten = EMPTY
 
     def apply(self, daily: pl.DataFrame, first: date, last: date) -> Store:
         touches = pl.col("valid_to").is_null() | (pl.col("valid_to") >= first)
         days = daily.filter(pl.col("as_of_date").is_between(first, last))
-        affected = self.history.filter(touches).lazy()
-        rebuilt = rebuild_stays(affected, days.lazy(), first, last, self.processed_through).collect()
-        self.history = pl.concat([self.history.filter(~touches), rebuilt]).sort(
+        rewrite = rebuild_stays(self.history.filter(touches), days, first, last, self.processed_through)
+        self.rewritten = rewrite.stays
+        # What store.replace_stays does in SQL: drop the rewritten pairs' touched stays, add theirs.
+        kept = self.history.filter(touches).join(rewrite.pairs, on=KEYS, how="anti")
+        self.history = pl.concat([self.history.filter(~touches), kept, rewrite.stays]).sort(
             "customer_key", "family", "valid_from"
         )
         self.processed_through = max(self.processed_through or last, last)
@@ -79,6 +82,35 @@ def test_next_day_extends_the_open_stay_without_new_rows() -> None:
     store = Store().apply(daily, D0, D0 + timedelta(days=1))
     history = store.apply(daily, D0 + timedelta(days=2), D0 + timedelta(days=2)).history
     assert history.select("segment", "valid_from", "valid_to").rows() == [("x", D0, None)]
+    assert store.rewritten.is_empty()
+
+
+def test_a_day_rewrites_only_the_customers_whose_segment_changed() -> None:
+    daily = daily_frame({"a": ["x", "x", "y"], "b": ["x", "x", "x"], "c": [None, None, "z"]})
+    store = Store().apply(daily, D0, D0 + timedelta(days=1))
+    store.apply(daily, D0 + timedelta(days=2), D0 + timedelta(days=2))
+    day = lambda n: D0 + timedelta(days=n)  # noqa: E731
+    assert store.rewritten.select("customer_key", "segment", "valid_from", "valid_to").rows() == [
+        ("a", "x", day(0), day(2)),
+        ("a", "y", day(2), None),
+        ("c", "z", day(2), None),
+    ]
+
+
+def test_a_rerun_that_learns_of_earlier_days_moves_the_open_stay_start() -> None:
+    late = daily_frame({"a": [None, None, "x", "x"]})
+    complete = daily_frame({"a": ["x", "x", "x", "x"]})
+    last = D0 + timedelta(days=3)
+    history = Store().apply(late, D0, last).apply(complete, D0, last).history
+    assert history.select("valid_from", "valid_to", "score").rows() == [(D0, None, 0.0)]
+
+
+def test_a_day_after_unprocessed_days_closes_every_open_stay() -> None:
+    daily = daily_frame({"a": ["x", "x", "x", "x"]})
+    store = Store().apply(daily, D0, D0)
+    history = store.apply(daily, D0 + timedelta(days=3), D0 + timedelta(days=3)).history
+    day = lambda n: D0 + timedelta(days=n)  # noqa: E731
+    assert history.select("valid_from", "valid_to").rows() == [(day(0), day(1)), (day(3), None)]
 
 
 segments = st.lists(st.sampled_from("xyz"), min_size=1, max_size=12)

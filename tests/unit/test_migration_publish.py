@@ -24,7 +24,8 @@ from assets.publish.serving import (
     _record_history_state,
 )
 from assets.publish.tables import SEGMENT_HISTORY, SEGMENT_MEMBERSHIP, SEGMENT_MIGRATION
-from assets.segments.store import ensure_tables, replace_stays
+from assets.segments.history import KEYS, StayRewrite
+from assets.segments.store import ensure_tables, replace_stays, stays_touching
 
 # Processed days Dec 28 .. Jan 31 (two month ends: a 'month' row for January), then Feb 1 and 2.
 JAN = [date(2025, 12, 28) + timedelta(days=i) for i in range(35)]
@@ -87,7 +88,8 @@ def _write(work_db: Path, first: date, last: date, stays: pl.DataFrame) -> None:
     touching = stays.filter(pl.col("valid_to").is_null() | (pl.col("valid_to") >= first))
     with duckdb.connect(str(work_db)) as conn:
         ensure_tables(conn)
-        replace_stays(conn, first, last, touching)
+        pairs = pl.concat([stays_touching(conn, first).select(KEYS), touching.select(KEYS)]).unique()
+        replace_stays(conn, first, last, StayRewrite(pairs=pairs, stays=touching))
 
 
 def _publish(
