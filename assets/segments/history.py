@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import numpy as np
 import polars as pl
 
 KEYS = ("customer_key", "family")
@@ -104,32 +105,46 @@ def rebuild_stays(
     end = last + timedelta(days=1)
     open_until = processed_through + timedelta(days=1) if processed_through else first
     fresh = stays_from_daily(daily.lazy()).select(STAY_COLUMNS).collect()
-    quiet = _continuing_pairs(affected, fresh, first, end, open_until)
-    changed = affected.lazy().join(quiet.lazy(), on=KEYS, how="anti")
-    stays = _stitch(changed, fresh.lazy().join(quiet.lazy(), on=KEYS, how="anti"), first, end, open_until)
-    pairs, stays = pl.collect_all([changed.select(KEYS).unique(), stays])
+    fresh_unchanged, stored_unchanged = _continuing(affected, fresh, first, end, open_until)
+    changed = affected.filter(~stored_unchanged)
+    stays = _stitch(changed.lazy(), fresh.filter(~fresh_unchanged).lazy(), first, end, open_until)
+    pairs, stays = pl.collect_all([changed.lazy().select(KEYS).unique(), stays])
     return StayRewrite(pairs=pairs, stays=stays)
 
 
-def _continuing_pairs(
+def _continuing(
     affected: pl.DataFrame, fresh: pl.DataFrame, first: date, end: date, open_until: date
-) -> pl.DataFrame:
-    """Pairs whose open stay began before `first`, is known up to `first`, and whose range is one
-    piece in that same segment: stitching would give back the stored row unchanged.
+) -> tuple[pl.Series, pl.Series]:
+    """Masks over `fresh` and `affected` of the pairs whose open stay began before `first`, is known
+    up to `first`, and whose range is one piece in that same segment: stitching them would give back
+    the stored row unchanged.
 
-    Such a pair has no other touched stay: stays do not overlap, so its earlier ones end before
-    `first`.
+    Such a pair has no other touched stay (stays do not overlap, so its earlier ones end before
+    `first`), and one join on the pair and segment finds both of its rows.
     """
+    fresh_mask = pl.Series(np.zeros(fresh.height, dtype=bool))
+    stored_mask = pl.Series(np.zeros(affected.height, dtype=bool))
     if open_until < first:  # days between were never processed: every open stay must close
-        return fresh.select(KEYS).clear()
-    continuing = affected.lazy().filter(pl.col("valid_to").is_null() & (pl.col("valid_from") < first))
-    return (
+        return fresh_mask, stored_mask
+    whole = (
         fresh.lazy()
+        .with_row_index("_fresh_row")
         .filter((pl.col("valid_from") == first) & (pl.col("valid_to") == end))
-        .join(continuing, on=[*KEYS, "segment"], how="semi")
-        .select(KEYS)
+    )
+    stays_on = (
+        affected.lazy()
+        .with_row_index("_stored_row")
+        .filter(pl.col("valid_to").is_null() & (pl.col("valid_from") < first))
+    )
+    same = (
+        whole.select("_fresh_row", *KEYS, "segment")
+        .join(stays_on.select("_stored_row", *KEYS, "segment"), on=[*KEYS, "segment"], how="inner")
+        .select("_fresh_row", "_stored_row")
         .collect()
     )
+    fresh_mask.scatter(same["_fresh_row"], True)
+    stored_mask.scatter(same["_stored_row"], True)
+    return fresh_mask, stored_mask
 
 
 def _stitch(

@@ -97,6 +97,18 @@ def test_a_day_rewrites_only_the_customers_whose_segment_changed() -> None:
     ]
 
 
+def test_a_range_that_leaves_and_returns_to_the_open_segment_rewrites_it() -> None:
+    daily = daily_frame({"a": ["x", "x", "x", "y", "x"]})
+    store = Store().apply(daily, D0, D0 + timedelta(days=1))
+    history = store.apply(daily, D0 + timedelta(days=2), D0 + timedelta(days=4)).history
+    day = lambda n: D0 + timedelta(days=n)  # noqa: E731
+    assert history.select("segment", "valid_from", "valid_to").rows() == [
+        ("x", day(0), day(3)),
+        ("y", day(3), day(4)),
+        ("x", day(4), None),
+    ]
+
+
 def test_a_rerun_that_learns_of_earlier_days_moves_the_open_stay_start() -> None:
     late = daily_frame({"a": [None, None, "x", "x"]})
     complete = daily_frame({"a": ["x", "x", "x", "x"]})
