@@ -202,7 +202,8 @@ def _record_history_state(conn: duckdb.DuckDBPyConnection, change: HistoryChange
 
 def _build_segments(conn: duckdb.DuckDBPyConnection, as_of: date, change: HistoryChange) -> None:
     """History: whole, or only the stays a rewrite since the last publish can have touched (those
-    ending on or after its first day, exactly the ones the segment stage deletes and re-inserts)."""
+    ending on or after its first day: every stay the segment stage can have rewritten, and the open
+    stays it left in place)."""
     if change.rebuild:
         conn.execute(
             f"""create or replace table {SEGMENT_HISTORY.name} as
