@@ -84,12 +84,23 @@ class StayRewrite:
 
     Every stored stay of a pair in `pairs` with `valid_to is null or valid_to >= first` is replaced
     by that pair's rows in `stays`. A pair whose open stay simply goes on through the range in the
-    same segment is in neither: its stored row is already right, so a quiet day rewrites almost
-    nothing instead of every customer's open stay.
+    same segment is in neither: its stored row is already right (`kept`), so a quiet day rewrites
+    almost nothing instead of every customer's open stay.
     """
 
     pairs: pl.DataFrame
     stays: pl.DataFrame
+    kept: pl.DataFrame
+
+    def touched_after(self) -> pl.DataFrame:
+        """The stored stays touching `first` once the rewrite is applied, without rereading them:
+        a later range of the same run starts from these (filtered by `touching`)."""
+        return pl.concat([self.kept, self.stays])
+
+
+def touching(first: date) -> pl.Expr:
+    """The stays a range starting on `first` can change (the store selects the same in SQL)."""
+    return pl.col("valid_to").is_null() | (pl.col("valid_to") >= first)
 
 
 def rebuild_stays(
@@ -109,7 +120,7 @@ def rebuild_stays(
     changed = affected.filter(~stored_unchanged)
     stays = _stitch(changed.lazy(), fresh.filter(~fresh_unchanged).lazy(), first, end, open_until)
     pairs, stays = pl.collect_all([changed.lazy().select(KEYS).unique(), stays])
-    return StayRewrite(pairs=pairs, stays=stays)
+    return StayRewrite(pairs=pairs, stays=stays, kept=affected.filter(stored_unchanged))
 
 
 def _continuing(

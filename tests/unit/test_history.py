@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from assets.segments.history import KEYS, STAY_COLUMNS, membership_on, rebuild_stays
+from assets.segments.history import KEYS, STAY_COLUMNS, membership_on, rebuild_stays, touching
 
 D0 = date(2025, 9, 1)
 EMPTY = pl.DataFrame(
@@ -20,6 +20,10 @@ EMPTY = pl.DataFrame(
         "valid_from": pl.Date, "valid_to": pl.Date, "previous_segment": pl.String,
     }
 )  # fmt: skip
+
+
+def _rows(stays: pl.DataFrame) -> list[tuple]:
+    return sorted(stays.select(STAY_COLUMNS).rows(), key=repr)
 
 
 def daily_frame(series: dict[str, list[str | None]]) -> pl.DataFrame:
@@ -47,7 +51,7 @@ class Store:
         self.rewritten = EMPTY
 
     def apply(self, daily: pl.DataFrame, first: date, last: date) -> Store:
-        touches = pl.col("valid_to").is_null() | (pl.col("valid_to") >= first)
+        touches = touching(first)
         days = daily.filter(pl.col("as_of_date").is_between(first, last))
         rewrite = rebuild_stays(self.history.filter(touches), days, first, last, self.processed_through)
         self.rewritten = rewrite.stays
@@ -56,6 +60,8 @@ class Store:
         self.history = pl.concat([self.history.filter(~touches), kept, rewrite.stays]).sort(
             "customer_key", "family", "valid_from"
         )
+        # What the segment stage carries to its next chunk instead of rereading the store.
+        assert _rows(rewrite.touched_after().filter(touches)) == _rows(self.history.filter(touches))
         self.processed_through = max(self.processed_through or last, last)
         return self
 

@@ -89,7 +89,7 @@ def _write(work_db: Path, first: date, last: date, stays: pl.DataFrame) -> None:
     with duckdb.connect(str(work_db)) as conn:
         ensure_tables(conn)
         pairs = pl.concat([stays_touching(conn, first).select(KEYS), touching.select(KEYS)]).unique()
-        replace_stays(conn, first, last, StayRewrite(pairs=pairs, stays=touching))
+        replace_stays(conn, first, last, StayRewrite(pairs=pairs, stays=touching, kept=touching.clear()))
 
 
 def _publish(
