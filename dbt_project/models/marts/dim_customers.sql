@@ -7,48 +7,9 @@ crm_records as (
 
 ),
 
-order_mentions as (
-
-    select
-        customer_key,
-        loaded_date
-    from {{ ref('stg_orders') }}
-    where loaded_date <= {{ segments_window_end() }}
-
-),
-
-event_mentions as (
-
-    select
-        customer_key,
-        loaded_date
-    from {{ ref('stg_events') }}
-    where loaded_date <= {{ segments_window_end() }}
-
-),
-
 test_accounts as (
 
     select customer_key from {{ ref('int_test_accounts') }}
-
-),
-
-mentions as (
-
-    select
-        customer_key,
-        loaded_date
-    from crm_records
-    union all
-    select
-        customer_key,
-        loaded_date
-    from order_mentions
-    union all
-    select
-        customer_key,
-        loaded_date
-    from event_mentions
 
 ),
 
@@ -57,7 +18,8 @@ first_mentions as (
     select
         customer_key,
         min(loaded_date) as first_loaded_date
-    from mentions
+    from {{ ref('int_customer_mentions') }}
+    where loaded_date <= {{ segments_window_end() }}
     group by customer_key
 
 ),
