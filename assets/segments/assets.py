@@ -1,6 +1,7 @@
 """`segment_history`: every customer's stays in every segment family, stored as changes."""
 
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import dagster as dg
@@ -43,6 +44,8 @@ from orchestration.settings import get_settings
 GX_CHECK = "segment_history_gx_suite"
 # At most a month of days per chunk: few round trips on short backfills of small shops.
 MAX_CHUNK_DAYS = 31
+# Activity and cart sessions are read for this many days of chunks at once (a chunk may be one day).
+ENGAGEMENT_BLOCK_DAYS = 31
 
 
 def known_customers_per_day(customers: pl.DataFrame, days: list[date]) -> pl.DataFrame:
@@ -85,23 +88,52 @@ def orders_for_run(
     return order_history(conn, days[-1]).collect(), None
 
 
+@dataclass(frozen=True)
+class EngagementRows:
+    """Activity and cart sessions from `first_day` on, read once for a block of chunks: one-day
+    chunks at a million customers would otherwise reread the whole engagement window every day."""
+
+    first_day: date
+    last_day: date
+    activity: pl.DataFrame
+    cart_sessions: pl.DataFrame
+
+    @classmethod
+    def read(
+        cls, conn: DuckDBPyConnection, block: list[date], engagement_days: int, horizon_hours: int
+    ) -> "EngagementRows":
+        first, last = block[0] - timedelta(days=engagement_days), block[-1]
+        return cls(
+            first_day=first,
+            last_day=last,
+            activity=activity_window(conn, first, last).collect(),
+            cart_sessions=cart_sessions(conn, first, last, horizon_hours).collect(),
+        )
+
+    def covers(self, chunk: list[date], engagement_days: int) -> bool:
+        return self.first_day <= chunk[0] - timedelta(days=engagement_days) and chunk[-1] <= self.last_day
+
+
 def read_inputs(
-    conn: DuckDBPyConnection,
+    engagement: EngagementRows,
     customers: pl.DataFrame,
     orders: pl.DataFrame,
     chunk: list[date],
     engagement_days: int,
-    horizon_hours: int,
     lifetime_base: LifetimeBase | None,
 ) -> Inputs:
-    """Activity and cart sessions are read per chunk (they are the large inputs of a long backfill);
-    customers and orders, needed whole for lifetime features, are read once per run."""
+    """A chunk's inputs: customers and orders (needed whole for lifetime features) are read once per
+    run, activity and cart sessions once per block, and cut here to the chunk's windows."""
+    if not engagement.covers(chunk, engagement_days):
+        raise ValueError(f"engagement rows {engagement.first_day}..{engagement.last_day} miss {chunk}")
     first_activity = chunk[0] - timedelta(days=engagement_days)
+    activity = engagement.activity.filter(pl.col("activity_date").is_between(first_activity, chunk[-1]))
+    carts = engagement.cart_sessions.filter(pl.col("session_date").is_between(first_activity, chunk[-1]))
     return Inputs(
         customers=customers.lazy(),
         orders=orders.lazy(),
-        activity=activity_window(conn, first_activity, chunk[-1]).collect().lazy(),
-        cart_sessions=cart_sessions(conn, first_activity, chunk[-1], horizon_hours).collect().lazy(),
+        activity=activity.lazy(),
+        cart_sessions=carts.lazy(),
         lifetime_base=lifetime_base,
     )
 
@@ -145,12 +177,16 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
         # Read once: each chunk's rewrite says what the next chunk finds, so a one-day chunk at a
         # million customers does not reread every open stay (nor scan the whole history) per day.
         touched = stays_touching(conn, days[0])
+        engagement: EngagementRows | None = None
         for chunk in chunks(days, size):
             started = time.perf_counter()
             span = f"{chunk[0]}..{chunk[-1]}"
-            inputs = read_inputs(
-                conn, customers, orders, chunk, windows.engagement_days, windows.cart_horizon_hours, base
-            )
+            if engagement is None or not engagement.covers(chunk, windows.engagement_days):
+                block = days[days.index(chunk[0]) :][: max(size, ENGAGEMENT_BLOCK_DAYS)]
+                engagement = EngagementRows.read(
+                    conn, block, windows.engagement_days, windows.cart_horizon_hours
+                )
+            inputs = read_inputs(engagement, customers, orders, chunk, windows.engagement_days, base)
             daily = memberships(inputs, chunk, settings).collect()
             touched = touched.filter(touching(chunk[0]))
             rewrite = rebuild_stays(touched, daily, chunk[0], chunk[-1], processed_through(conn))

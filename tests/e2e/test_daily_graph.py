@@ -61,11 +61,15 @@ def backfilled(
     """The fixture's whole window run once as one backfill: its data dir and what it published.
 
     Tests that start from a published window copy the data dir (`pipeline_after_backfill`) or
-    compare with the snapshot, instead of each paying for the same first run.
+    compare with the snapshot, instead of each paying for the same first run. The segment stage
+    runs it one day per chunk, as it does at a million customers: several chunks share one read of
+    the engagement rows, and each starts from the stays the previous one left (compared with
+    day-by-day runs in `test_day_by_day_equals_one_backfill_run`).
     """
     data_dir = tmp_path_factory.mktemp("backfilled") / "data"
+    one_day_chunks = {"SEGMENTS_OPERATIONS__SEGMENT_CHUNK_MEMBERSHIPS": "1"}
     with pytest.MonkeyPatch.context() as monkeypatch, dg.instance_for_test() as instance:
-        settings, run = _runner(data_dir, monkeypatch, instance, {})
+        settings, run = _runner(data_dir, monkeypatch, instance, one_day_chunks)
         assert run(DAYS[0], DAYS[-1]).success
         published_tables = snapshot(settings)
     get_settings.cache_clear()

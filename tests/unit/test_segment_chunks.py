@@ -5,8 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+import pytest
 
-from assets.segments.assets import MAX_CHUNK_DAYS, chunk_days, known_customers_per_day
+from assets.segments.assets import (
+    MAX_CHUNK_DAYS,
+    EngagementRows,
+    chunk_days,
+    known_customers_per_day,
+    read_inputs,
+)
 
 
 def _known(customers: int) -> pl.DataFrame:
@@ -30,3 +37,32 @@ def test_known_customers_is_a_running_count_by_first_delivery() -> None:
     )
     known = known_customers_per_day(customers, [date(2025, 12, 31), date(2026, 1, 2), date(2026, 1, 3)])
     assert known["known_customers"].to_list() == [0, 2, 3]
+
+
+def _engagement(first: date, last: date) -> EngagementRows:
+    days = pl.date_range(first, last, eager=True)
+    return EngagementRows(
+        first_day=first,
+        last_day=last,
+        activity=pl.DataFrame({"customer_key": "a", "activity_date": days}),
+        cart_sessions=pl.DataFrame({"customer_key": "a", "session_date": days}),
+    )
+
+
+def test_a_chunk_gets_its_engagement_window_cut_from_the_block_read() -> None:
+    block = _engagement(date(2026, 1, 1), date(2026, 2, 10))
+    chunk = [date(2026, 2, 1), date(2026, 2, 2)]
+    empty = pl.DataFrame(schema={"customer_key": pl.String, "order_date": pl.Date})
+    inputs = read_inputs(block, empty, empty, chunk, engagement_days=28, lifetime_base=None)
+    for frame, column in ((inputs.activity, "activity_date"), (inputs.cart_sessions, "session_date")):
+        days = frame.collect()[column]
+        assert (days.min(), days.max(), days.len()) == (date(2026, 1, 4), date(2026, 2, 2), 30)
+
+
+def test_a_chunk_outside_the_block_read_is_refused() -> None:
+    block = _engagement(date(2026, 1, 1), date(2026, 2, 10))
+    empty = pl.DataFrame(schema={"customer_key": pl.String, "order_date": pl.Date})
+    for chunk in ([date(2026, 2, 10), date(2026, 2, 11)], [date(2026, 1, 20)]):
+        assert not block.covers(chunk, 28)
+        with pytest.raises(ValueError, match="miss"):
+            read_inputs(block, empty, empty, chunk, engagement_days=28, lifetime_base=None)
