@@ -11,52 +11,16 @@
 -- mentions instead of rescanning every order and event ever delivered.
 with
 
-crm_mentions as (
-
-    select
-        customer_key,
-        loaded_date
-    from {{ ref('stg_customers') }}
-    where {{ segments_window_filter('loaded_date') }}
-
-),
-
-order_mentions as (
-
-    select
-        customer_key,
-        loaded_date
-    from {{ ref('stg_orders') }}
-    where {{ segments_window_filter('loaded_date') }}
-
-),
-
-event_mentions as (
-
-    select
-        customer_key,
-        loaded_date
-    from {{ ref('stg_events') }}
-    where {{ segments_window_filter('loaded_date') }}
-
-),
-
 mentions as (
 
-    select
-        customer_key,
-        loaded_date
-    from crm_mentions
-    union
-    select
-        customer_key,
-        loaded_date
-    from order_mentions
-    union
-    select
-        customer_key,
-        loaded_date
-    from event_mentions
+    {% for source in ['stg_customers', 'stg_orders', 'stg_events'] -%}
+        select
+            customer_key,
+            loaded_date
+        from {{ ref(source) }}
+        where {{ segments_window_filter('loaded_date') }}
+        {% if not loop.last %}union{% endif %}
+    {% endfor %}
 
 )
 
