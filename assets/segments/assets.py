@@ -20,7 +20,7 @@ from assets.segments.engine import (
     segment_catalog,
 )
 from assets.segments.features import LifetimeBase, lifetime_as_of
-from assets.segments.history import rebuild_stays, touching
+from assets.segments.history import rebuild_stays
 from assets.segments.store import (
     ensure_tables,
     processed_through,
@@ -188,7 +188,6 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
                 )
             inputs = read_inputs(engagement, customers, orders, chunk, windows.engagement_days, base)
             daily = memberships(inputs, chunk, settings).collect()
-            touched = touched.filter(touching(chunk[0]))
             rewrite = rebuild_stays(touched, daily, chunk[0], chunk[-1], processed_through(conn))
             check = gate_chunk(daily, rewrite.stays, known, catalog, len(chunk))
             if not check.passed:
@@ -202,7 +201,7 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
                 )
                 return
             replace_stays(conn, chunk[0], chunk[-1], rewrite)
-            touched = rewrite.touched_after()
+            touched = rewrite.touching_after(chunk[-1] + timedelta(days=1))
             base = LifetimeBase(chunk[-1], lifetime_as_of(orders.lazy(), chunk[-1], base).collect().lazy())
             rewritten += rewrite.stays.height
             context.log.info(

@@ -92,10 +92,11 @@ class StayRewrite:
     stays: pl.DataFrame
     kept: pl.DataFrame
 
-    def touched_after(self) -> pl.DataFrame:
-        """The stored stays touching `first` once the rewrite is applied, without rereading them:
-        a later range of the same run starts from these (filtered by `touching`)."""
-        return pl.concat([self.kept, self.stays])
+    def touching_after(self, next_first: date) -> pl.DataFrame:
+        """The stored stays a later range starting on `next_first` touches once this rewrite is
+        applied, without rereading them. Kept stays are open, so only the rewritten ones can have
+        closed before `next_first`."""
+        return pl.concat([self.kept, self.stays.filter(touching(next_first))])
 
 
 def touching(first: date) -> pl.Expr:
@@ -133,10 +134,10 @@ def _continuing(
     Such a pair has no other touched stay (stays do not overlap, so its earlier ones end before
     `first`), and one join on the pair and segment finds both of its rows.
     """
-    fresh_mask = pl.Series(np.zeros(fresh.height, dtype=bool))
-    stored_mask = pl.Series(np.zeros(affected.height, dtype=bool))
+    fresh_mask = np.zeros(fresh.height, dtype=bool)
+    stored_mask = np.zeros(affected.height, dtype=bool)
     if open_until < first:  # days between were never processed: every open stay must close
-        return fresh_mask, stored_mask
+        return pl.Series(fresh_mask), pl.Series(stored_mask)
     whole = (
         fresh.lazy()
         .with_row_index("_fresh_row")
@@ -153,9 +154,9 @@ def _continuing(
         .select("_fresh_row", "_stored_row")
         .collect()
     )
-    fresh_mask.scatter(same["_fresh_row"], True)
-    stored_mask.scatter(same["_stored_row"], True)
-    return fresh_mask, stored_mask
+    fresh_mask[same["_fresh_row"].to_numpy()] = True
+    stored_mask[same["_stored_row"].to_numpy()] = True
+    return pl.Series(fresh_mask), pl.Series(stored_mask)
 
 
 def _stitch(
