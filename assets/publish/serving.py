@@ -55,7 +55,7 @@ from assets.publish.tables import (
     SEGMENT_MIGRATION,
     PublishedTable,
 )
-from assets.segments.store import STORE_ID_TABLE, WRITES_TABLE
+from assets.segments.store import STORE_ID_TABLE, TOUCHING_SQL, WRITES_TABLE
 from assets.work_db import scalar
 
 AUDIENCES_LINK = "audiences"
@@ -210,10 +210,9 @@ def _build_segments(conn: duckdb.DuckDBPyConnection, as_of: date, change: Histor
             select * from work.segment_history order by customer_key, family, valid_from"""
         )
     elif change.first_day is not None:
-        touched = "valid_to is null or valid_to >= ?"
-        conn.execute(f"delete from {SEGMENT_HISTORY.name} where {touched}", [change.first_day])
+        conn.execute(f"delete from {SEGMENT_HISTORY.name} where {TOUCHING_SQL}", [change.first_day])
         conn.execute(
-            f"insert into {SEGMENT_HISTORY.name} select * from work.segment_history where {touched}",
+            f"insert into {SEGMENT_HISTORY.name} select * from work.segment_history where {TOUCHING_SQL}",
             [change.first_day],
         )
     conn.execute(

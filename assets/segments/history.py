@@ -100,7 +100,7 @@ class StayRewrite:
 
 
 def touching(first: date) -> pl.Expr:
-    """The stays a range starting on `first` can change (the store selects the same in SQL)."""
+    """The stays a range starting on `first` can change (`store.TOUCHING_SQL` in SQL)."""
     return pl.col("valid_to").is_null() | (pl.col("valid_to") >= first)
 
 

@@ -28,6 +28,8 @@ LIFETIME_TABLE = "customer_lifetime_state"
 LIFETIME_THROUGH_TABLE = "customer_lifetime_state_through"
 WRITES_TABLE = "segment_history_writes"
 STORE_ID_TABLE = "segment_store_id"
+# The stays a range starting on the bound day can change (`history.touching` in polars).
+TOUCHING_SQL = "(valid_to is null or valid_to >= ?)"
 
 _DDL = f"""
 create table if not exists {HISTORY_TABLE} (
@@ -75,7 +77,7 @@ def processed_through(conn: duckdb.DuckDBPyConnection) -> date | None:
 def stays_touching(conn: duckdb.DuckDBPyConnection, first: date) -> pl.DataFrame:
     return pl.from_arrow(
         conn.sql(
-            f"select {', '.join(STAY_COLUMNS)} from {HISTORY_TABLE} where valid_to is null or valid_to >= ?",
+            f"select {', '.join(STAY_COLUMNS)} from {HISTORY_TABLE} where {TOUCHING_SQL}",
             params=[first],
         ).to_arrow_table()
     )
@@ -90,8 +92,7 @@ def replace_stays(conn: duckdb.DuckDBPyConnection, first: date, last: date, rewr
         conn.execute("begin transaction")
         conn.execute(
             f"""delete from {HISTORY_TABLE} h using rewritten_pairs p
-            where h.customer_key = p.customer_key and h.family = p.family
-              and (h.valid_to is null or h.valid_to >= ?)""",
+            where h.customer_key = p.customer_key and h.family = p.family and {TOUCHING_SQL}""",
             [first],
         )
         conn.execute(f"insert into {HISTORY_TABLE} select * from rebuilt_stays")
