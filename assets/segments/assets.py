@@ -19,7 +19,7 @@ from assets.segments.engine import (
     memberships,
     segment_catalog,
 )
-from assets.segments.features import LifetimeBase, lifetime_as_of
+from assets.segments.features import FeatureWindows, LifetimeBase, lifetime_as_of
 from assets.segments.history import rebuild_stays
 from assets.segments.store import (
     ensure_tables,
@@ -44,8 +44,9 @@ from orchestration.settings import get_settings
 GX_CHECK = "segment_history_gx_suite"
 # At most a month of days per chunk: few round trips on short backfills of small shops.
 MAX_CHUNK_DAYS = 31
-# Activity and cart sessions are read for this many days of chunks at once (a chunk may be one day).
-ENGAGEMENT_BLOCK_DAYS = 31
+# Orders, activity and cart sessions are read for this many days of chunks at once (a chunk may be
+# one day at a million customers).
+BLOCK_DAYS = 31
 
 
 def known_customers_per_day(customers: pl.DataFrame, days: list[date]) -> pl.DataFrame:
@@ -74,67 +75,89 @@ def chunk_days(known: pl.DataFrame, families: int, memberships_budget: int) -> i
     return days_per_chunk(customers * families, memberships_budget, MAX_CHUNK_DAYS)
 
 
+def window_orders(
+    conn: DuckDBPyConnection, first: date, last: date, purchase_days: int, state_through: date
+) -> pl.DataFrame:
+    """Completed orders known by `last` that days `first`..`last` need on top of lifetime state through
+    `state_through`: those dated in `first`'s purchase window or delivered or dated after the state."""
+    dated_after = first - timedelta(days=purchase_days)
+    return recent_order_history(conn, last, dated_after, state_through).collect()
+
+
+def lifetime_before(conn: DuckDBPyConnection, first: date) -> LifetimeBase:
+    """Lifetime state through the day before `first`, from every order known by then. Only the
+    aggregate is kept: a backfill then holds a purchase window of orders, never the whole history."""
+    through = first - timedelta(days=1)
+    return LifetimeBase(through, lifetime_as_of(order_history(conn, through), through).collect().lazy())
+
+
+def starting_state(conn: DuckDBPyConnection, first: date, stored: LifetimeBase | None) -> LifetimeBase:
+    """The stored lifetime state when it ends the day before the run (the daily case), else one
+    rebuilt from the orders (first run, backfill, rerun of older days)."""
+    if stored is not None and stored.through == first - timedelta(days=1):
+        return stored
+    return lifetime_before(conn, first)
+
+
 def orders_for_run(
     conn: DuckDBPyConnection, days: list[date], purchase_days: int, stored: LifetimeBase | None
 ) -> tuple[pl.DataFrame, LifetimeBase | None]:
-    """The completed orders a run reads, and the lifetime state it may build on.
-
-    When the stored state ends the day before the run (the daily case), only the purchase window
-    and the orders the state lacks are read; otherwise (first run, backfill, rerun) every order.
-    """
+    """The orders a single-range reader needs (bench/pipeline_day.py): with state ending the day
+    before, what `window_orders` reads for the range; without, every order (the full scan)."""
     if stored is not None and stored.through == days[0] - timedelta(days=1):
-        purchase_start = days[0] - timedelta(days=purchase_days)
-        return recent_order_history(conn, days[-1], purchase_start, stored.through).collect(), stored
+        return window_orders(conn, days[0], days[-1], purchase_days, stored.through), stored
     return order_history(conn, days[-1]).collect(), None
 
 
 @dataclass(frozen=True)
-class EngagementRows:
-    """Activity and cart sessions from `first_day` on, read once for a block of chunks: one-day
-    chunks at a million customers would otherwise reread the whole engagement window every day."""
+class BlockRows:
+    """What a block of consecutive days reads from the marts at once, so that one-day chunks at a
+    million customers neither reread the engagement window every day nor hold the whole order
+    history: orders of the block's purchase window (plus what the lifetime state lacks), activity
+    and cart sessions of its engagement window."""
 
     first_day: date
     last_day: date
+    orders: pl.DataFrame
     activity: pl.DataFrame
     cart_sessions: pl.DataFrame
 
     @classmethod
     def read(
-        cls, conn: DuckDBPyConnection, block: list[date], engagement_days: int, horizon_hours: int
-    ) -> "EngagementRows":
-        first, last = block[0] - timedelta(days=engagement_days), block[-1]
+        cls, conn: DuckDBPyConnection, block: list[date], windows: FeatureWindows, state_through: date
+    ) -> "BlockRows":
+        """`state_through`: the lifetime state the block's first chunk builds on; later chunks'
+        states are later, so they need a subset of these orders."""
+        first, last = block[0], block[-1]
+        engagement_first = first - timedelta(days=windows.engagement_days)
         return cls(
             first_day=first,
             last_day=last,
-            activity=activity_window(conn, first, last).collect(),
-            cart_sessions=cart_sessions(conn, first, last, horizon_hours).collect(),
+            orders=window_orders(conn, first, last, windows.purchase_days, state_through),
+            activity=activity_window(conn, engagement_first, last).collect(),
+            cart_sessions=cart_sessions(conn, engagement_first, last, windows.cart_horizon_hours).collect(),
         )
 
-    def covers(self, chunk: list[date], engagement_days: int) -> bool:
-        return self.first_day <= chunk[0] - timedelta(days=engagement_days) and chunk[-1] <= self.last_day
+    def covers(self, chunk: list[date]) -> bool:
+        return self.first_day <= chunk[0] and chunk[-1] <= self.last_day
 
 
 def read_inputs(
-    engagement: EngagementRows,
-    customers: pl.DataFrame,
-    orders: pl.DataFrame,
-    chunk: list[date],
-    engagement_days: int,
-    lifetime_base: LifetimeBase | None,
+    block: BlockRows, customers: pl.DataFrame, chunk: list[date], engagement_days: int, base: LifetimeBase
 ) -> Inputs:
-    """A chunk's inputs: customers and orders (needed whole for lifetime features) are read once per
-    run, activity and cart sessions once per block, and cut here to the chunk's windows."""
-    if not engagement.covers(chunk, engagement_days):
-        raise ValueError(f"engagement rows {engagement.first_day}..{engagement.last_day} miss {chunk}")
+    """A chunk's inputs: customers are read once per run, the rest once per block and cut here to
+    the chunk's engagement window (orders are cut by the feature code, per day)."""
+    if not block.covers(chunk):
+        raise ValueError(f"rows read for {block.first_day}..{block.last_day} miss {chunk}")
     first_activity = chunk[0] - timedelta(days=engagement_days)
-    activity = engagement.activity.filter(pl.col("activity_date").is_between(first_activity, chunk[-1]))
-    carts = engagement.cart_sessions.filter(pl.col("session_date").is_between(first_activity, chunk[-1]))
+    activity = block.activity.filter(pl.col("activity_date").is_between(first_activity, chunk[-1]))
+    carts = block.cart_sessions.filter(pl.col("session_date").is_between(first_activity, chunk[-1]))
     return Inputs(
         customers=customers.lazy(),
-        orders=orders.lazy(),
+        orders=block.orders.lazy(),
         activity=activity.lazy(),
         cart_sessions=carts.lazy(),
-        lifetime_base=lifetime_base,
+        lifetime_base=base,
     )
 
 
@@ -166,10 +189,10 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
         ensure_tables(conn)
         customers = customer_profiles(conn, days[-1]).collect()
         stored = read_lifetime_base(conn)
-        orders, base = orders_for_run(conn, days, windows.purchase_days, stored)
+        base = starting_state(conn, days[0], stored)
         context.log.info(
-            f"segment_history: {orders.height} orders read "
-            + (f"(lifetime state through {base.through})" if base else "(full history)")
+            f"segment_history: lifetime state through {base.through} "
+            + ("(stored)" if base is stored else "(rebuilt from the orders)")
         )
         known = known_customers_per_day(customers, days)
         size = chunk_days(known, catalog["family"].n_unique(), settings.operations.segment_chunk_memberships)
@@ -177,16 +200,18 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
         # Read once: each chunk's rewrite says what the next chunk finds, so a one-day chunk at a
         # million customers does not reread every open stay (nor scan the whole history) per day.
         touched = stays_touching(conn, days[0])
-        engagement: EngagementRows | None = None
+        block: BlockRows | None = None
         for chunk in chunks(days, size):
             started = time.perf_counter()
             span = f"{chunk[0]}..{chunk[-1]}"
-            if engagement is None or not engagement.covers(chunk, windows.engagement_days):
-                block = days[days.index(chunk[0]) :][: max(size, ENGAGEMENT_BLOCK_DAYS)]
-                engagement = EngagementRows.read(
-                    conn, block, windows.engagement_days, windows.cart_horizon_hours
+            if block is None or not block.covers(chunk):
+                block_days = days[days.index(chunk[0]) :][: max(size, BLOCK_DAYS)]
+                block = BlockRows.read(conn, block_days, windows, base.through)
+                context.log.info(
+                    f"segment_history: read {block.orders.height} orders, {block.activity.height} activity "
+                    f"rows for {block_days[0]}..{block_days[-1]}"
                 )
-            inputs = read_inputs(engagement, customers, orders, chunk, windows.engagement_days, base)
+            inputs = read_inputs(block, customers, chunk, windows.engagement_days, base)
             daily = memberships(inputs, chunk, settings).collect()
             rewrite = rebuild_stays(touched, daily, chunk[0], chunk[-1], processed_through(conn))
             check = gate_chunk(daily, rewrite.stays, known, catalog, len(chunk))
@@ -202,7 +227,9 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
                 return
             replace_stays(conn, chunk[0], chunk[-1], rewrite)
             touched = rewrite.touching_after(chunk[-1] + timedelta(days=1))
-            base = LifetimeBase(chunk[-1], lifetime_as_of(orders.lazy(), chunk[-1], base).collect().lazy())
+            base = LifetimeBase(
+                chunk[-1], lifetime_as_of(block.orders.lazy(), chunk[-1], base).collect().lazy()
+            )
             rewritten += rewrite.stays.height
             context.log.info(
                 f"segment_history {span}: {daily.height} memberships, {rewrite.kept.height} open stays "
