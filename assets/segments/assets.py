@@ -34,6 +34,7 @@ from assets.work_db import (
     activity_window,
     cart_sessions,
     customer_profiles,
+    memory_note,
     order_history,
     recent_order_history,
     scalar,
@@ -233,7 +234,8 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
             rewritten += rewrite.stays.height
             context.log.info(
                 f"segment_history {span}: {daily.height} memberships, {rewrite.kept.height} open stays "
-                f"go on, {rewrite.stays.height} written in {time.perf_counter() - started:.1f} s"
+                f"go on, {rewrite.stays.height} written in {time.perf_counter() - started:.1f} s "
+                f"({memory_note(conn)})"
             )
         # A run that ends before the stored state may have rebuilt orders the state includes: forget it.
         keep = stored is None or days[-1] >= stored.through
