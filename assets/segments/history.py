@@ -114,9 +114,21 @@ def rebuild_stays(
     `processed_through` is the latest day processed before this call: an open stay is known to last
     until then, and no further.
     """
+    return rebuild_from_pieces(affected, daily_pieces(daily), first, last, processed_through)
+
+
+def daily_pieces(daily: pl.DataFrame) -> pl.DataFrame:
+    """The range's stays before stitching (`stays_from_daily`), in the stored columns."""
+    return stays_from_daily(daily.lazy()).select(STAY_COLUMNS).collect()
+
+
+def rebuild_from_pieces(
+    affected: pl.DataFrame, fresh: pl.DataFrame, first: date, last: date, processed_through: date | None
+) -> StayRewrite:
+    """`rebuild_stays` from the range's `daily_pieces`: a caller that has them can let go of the
+    memberships, a day of which is nine rows per customer, before the rewrite."""
     end = last + timedelta(days=1)
     open_until = processed_through + timedelta(days=1) if processed_through else first
-    fresh = stays_from_daily(daily.lazy()).select(STAY_COLUMNS).collect()
     fresh_unchanged, stored_unchanged = _continuing(affected, fresh, first, end, open_until)
     changed = affected.filter(~stored_unchanged)
     stays = _stitch(changed.lazy(), fresh.filter(~fresh_unchanged).lazy(), first, end, open_until)
