@@ -7,7 +7,10 @@ Arrow, which polars adopts without a copy, and the stages stay lazy from there.
 from __future__ import annotations
 
 import resource
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -214,8 +217,28 @@ def exposure_outcomes(conn: duckdb.DuckDBPyConnection, as_of: date, window_days:
 
 
 def memory_note(conn: duckdb.DuckDBPyConnection) -> str:
-    """The process's peak RSS so far and what DuckDB's buffer manager holds now, for progress logs:
-    a long backfill shows whether memory stays flat as history grows, and which side grows."""
+    """The process's RSS now and at its peak, and what DuckDB's buffer manager holds, for progress
+    logs: a long backfill shows whether memory stays flat as history grows, and which side grows."""
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     duckdb_mb = scalar(conn, "select coalesce(sum(memory_usage_bytes), 0) from duckdb_memory()") / 2**20
-    return f"peak RSS {peak_mb:,.0f} MB, DuckDB {duckdb_mb:,.0f} MB"
+    return f"RSS {_current_rss_mb():,.0f} MB, peak {peak_mb:,.0f} MB, DuckDB {duckdb_mb:,.0f} MB"
+
+
+def _current_rss_mb() -> float:
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:  # not Linux: only the peak is known
+        return float("nan")
+    kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+    return int(kib) / 1024
+
+
+@contextmanager
+def memory_limit(conn: duckdb.DuckDBPyConnection, limit: str, restore: str) -> Iterator[None]:
+    """DuckDB capped at `limit` inside the block and at `restore` after: the cap belongs to the
+    database instance, which the run's other steps share. Both come validated from settings."""
+    conn.execute(f"set memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        conn.execute(f"set memory_limit = '{restore}'")

@@ -12,7 +12,7 @@ from datetime import date
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -52,13 +52,18 @@ class ExtractSettings(Section):
     max_quarantine_share: float = Field(ge=0, le=1)
 
 
+# A DuckDB memory setting, e.g. "4GB" (validated: it is spliced into a SET statement).
+MemorySize = Annotated[str, Field(pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")]
+
+
 class OperationsSettings(Section):
     lookback_days: int = Field(ge=0)
     sensor_interval_seconds: int = Field(ge=30)
     retry_max: int = Field(ge=0)
     retry_delay_seconds: float = Field(ge=0)
     segment_chunk_memberships: int = Field(gt=0)
-    duckdb_memory_limit: str = Field(pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    duckdb_memory_limit: MemorySize
+    segment_duckdb_memory_limit: MemorySize
 
 
 class TransformSettings(Section):

@@ -34,6 +34,7 @@ from assets.work_db import (
     activity_window,
     cart_sessions,
     customer_profiles,
+    memory_limit,
     memory_note,
     order_history,
     recent_order_history,
@@ -48,6 +49,23 @@ MAX_CHUNK_DAYS = 31
 # Orders, activity and cart sessions are read for this many days of chunks at once (a chunk may be
 # one day at a million customers).
 BLOCK_DAYS = 31
+
+
+class Laps:
+    """Durations of a chunk's steps, for its progress line: where a slow day spends its time."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.laps: list[tuple[str, float]] = []
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps.append((name, now - self.last))
+        self.last = now
+
+    def __str__(self) -> str:
+        steps = ", ".join(f"{name} {seconds:.1f}" for name, seconds in self.laps)
+        return f"{time.perf_counter() - self.started:.1f} s ({steps})"
 
 
 def known_customers_per_day(customers: pl.DataFrame, days: list[date]) -> pl.DataFrame:
@@ -182,11 +200,15 @@ def read_inputs(
 def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
     """Stays (valid_from, valid_to) of every customer in every family's segments, point in time."""
     settings = get_settings()
+    operations = settings.operations
     days = partition_days(context)
     windows = feature_windows(settings)
     catalog = segment_catalog(settings)
     rewritten = 0
-    with work_db.get_connection() as conn:
+    with (
+        work_db.get_connection() as conn,
+        memory_limit(conn, operations.segment_duckdb_memory_limit, operations.duckdb_memory_limit),
+    ):
         ensure_tables(conn)
         customers = customer_profiles(conn, days[-1]).collect()
         stored = read_lifetime_base(conn)
@@ -197,17 +219,18 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
         )
         known = known_customers_per_day(customers, days)
         allowed = catalog.select("family", "segment")
-        size = chunk_days(known, catalog["family"].n_unique(), settings.operations.segment_chunk_memberships)
+        size = chunk_days(known, catalog["family"].n_unique(), operations.segment_chunk_memberships)
         context.log.info(f"segment_history: {len(days)} day(s) in chunks of {size}")
         # Read once: each chunk's rewrite says what the next chunk finds, so a one-day chunk at a
         # million customers does not reread every open stay (nor scan the whole history) per day.
         touched = stays_touching(conn, days[0])
         block: BlockRows | None = None
         for chunk in chunks(days, size):
-            started = time.perf_counter()
+            laps = Laps()
             span = f"{chunk[0]}..{chunk[-1]}"
             if block is None or not block.covers(chunk):
                 block_days = days[days.index(chunk[0]) :][: max(size, BLOCK_DAYS)]
+                block = None  # let the last block's rows go before the next block's arrive
                 block = BlockRows.read(conn, block_days, windows, base.through)
                 context.log.info(
                     f"segment_history: read {block.orders.height} orders, {block.activity.height} activity "
@@ -215,12 +238,17 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
                 )
             inputs = read_inputs(block, customers, chunk, windows.engagement_days, base)
             daily = memberships(inputs, chunk, settings).collect()
+            laps.lap("memberships")
             summary, members = quality.daily_summary(daily, known, allowed), daily.height
+            laps.lap("summary")
             fresh = daily_pieces(daily)
             del daily  # the pieces say the same: holding both would add a day of memberships to the peak
+            laps.lap("pieces")
             rewrite = rebuild_from_pieces(touched, fresh, chunk[0], chunk[-1], processed_through(conn))
             del fresh
+            laps.lap("rewrite")
             check = gate_chunk(summary, rewrite.stays, catalog, len(chunk))
+            laps.lap("gate")
             if not check.passed:
                 context.log.error(f"segment_history {span}: gate failed, stored history left as it was")
                 yield dg.MaterializeResult(metadata={"failed_chunk": span})
@@ -232,14 +260,16 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
                 )
                 return
             replace_stays(conn, chunk[0], chunk[-1], rewrite)
+            laps.lap("write")
             touched = rewrite.touching_after(chunk[-1] + timedelta(days=1))
             base = LifetimeBase(
                 chunk[-1], lifetime_as_of(block.orders.lazy(), chunk[-1], base).collect().lazy()
             )
             rewritten += rewrite.stays.height
+            laps.lap("carry")
             context.log.info(
                 f"segment_history {span}: {members} memberships, {rewrite.kept.height} open stays "
-                f"go on, {rewrite.stays.height} written in {time.perf_counter() - started:.1f} s "
+                f"go on, {rewrite.stays.height} written in {laps} "
                 f"({memory_note(conn)})"
             )
         # A run that ends before the stored state may have rebuilt orders the state includes: forget it.
