@@ -20,7 +20,7 @@ from assets.segments.engine import (
     segment_catalog,
 )
 from assets.segments.features import FeatureWindows, LifetimeBase, lifetime_as_of
-from assets.segments.history import daily_pieces, rebuild_from_pieces
+from assets.segments.history import as_labels, daily_pieces, rebuild_from_pieces
 from assets.segments.store import (
     ensure_tables,
     processed_through,
@@ -223,7 +223,7 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
         context.log.info(f"segment_history: {len(days)} day(s) in chunks of {size}")
         # Read once: each chunk's rewrite says what the next chunk finds, so a one-day chunk at a
         # million customers does not reread every open stay (nor scan the whole history) per day.
-        touched = stays_touching(conn, days[0])
+        touched = as_labels(stays_touching(conn, days[0]))
         block: BlockRows | None = None
         for chunk in chunks(days, size):
             laps = Laps()
@@ -241,7 +241,7 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
             laps.lap("memberships")
             summary, members = quality.daily_summary(daily, known, allowed), daily.height
             laps.lap("summary")
-            fresh = daily_pieces(daily)
+            fresh = as_labels(daily_pieces(daily))
             del daily  # the pieces say the same: holding both would add a day of memberships to the peak
             laps.lap("pieces")
             rewrite = rebuild_from_pieces(touched, fresh, chunk[0], chunk[-1], processed_through(conn))
