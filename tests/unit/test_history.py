@@ -10,7 +10,17 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from assets.segments.history import KEYS, STAY_COLUMNS, membership_on, rebuild_stays, touching
+from assets.segments.history import (
+    KEYS,
+    LABEL_COLUMNS,
+    STAY_COLUMNS,
+    as_labels,
+    daily_pieces,
+    membership_on,
+    rebuild_from_pieces,
+    rebuild_stays,
+    touching,
+)
 
 D0 = date(2025, 9, 1)
 EMPTY = pl.DataFrame(
@@ -199,3 +209,21 @@ def test_memberships_in_any_row_order_give_the_same_history(
     shuffler.shuffle(order)
     shuffled = daily[order]
     assert Store().apply(shuffled, D0, last).history.equals(Store().apply(daily, D0, last).history)
+
+
+def test_stays_carried_as_categoricals_rebuild_like_strings() -> None:
+    """The segment stage carries stays with categorical names (`as_labels`): same stays, same kept."""
+    daily = daily_frame({"a": ["x", "x", "y", "y", "x"], "b": [None, "z", "z", "w", "w"], "c": ["v"] * 5})
+    store = Store().apply(daily, D0, D0 + timedelta(days=1))
+    first, last = D0 + timedelta(days=2), D0 + timedelta(days=4)
+    affected = store.history.filter(touching(first))
+    days = daily.filter(pl.col("as_of_date").is_between(first, last))
+    as_strings = rebuild_stays(affected, days, first, last, store.processed_through)
+    as_labelled = rebuild_from_pieces(
+        as_labels(affected), as_labels(daily_pieces(days)), first, last, store.processed_through
+    )
+    strings = {column: pl.String for column in LABEL_COLUMNS}
+    assert as_labelled.stays.schema["segment"] == pl.Categorical
+    assert _rows(as_labelled.stays.cast(strings)) == _rows(as_strings.stays)
+    assert _rows(as_labelled.kept.cast(strings)) == _rows(as_strings.kept)
+    assert as_labelled.kept["customer_key"].to_list() == ["c"]
