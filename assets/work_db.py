@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from assets.customer_ids import CustomerNumbers
+
 COMPLETED_ORDERS = """
     select customer_key, order_date, loaded_date, is_completed, net_amount_eur::double as net_amount_eur
     from fct_orders
@@ -145,8 +147,21 @@ EXPOSURE_OUTCOMES = """
 """
 
 
-def _query(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pl.LazyFrame:
-    frame = pl.from_arrow(conn.sql(sql, params=params).to_arrow_table()).lazy()
+def _query(
+    conn: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list[object],
+    numbers: CustomerNumbers | None = None,
+    source: str = "",
+) -> pl.LazyFrame:
+    """`sql`'s rows; with `numbers`, customers as the run's numbers (`source` names the input in
+    the error a customer outside the numbering raises)."""
+    if numbers is not None:
+        sql = numbers.numbered(sql)
+    frame = pl.DataFrame(conn.sql(sql, params=params).to_arrow_table())
+    if numbers is not None:
+        numbers.check(frame, source)
+    frame = frame.lazy()
     # DuckDB labels UTC as "Etc/UTC"; polars compares time zones by name, so normalise once here.
     return frame.with_columns(pl.col(pl.Datetime("us", "Etc/UTC")).dt.convert_time_zone("UTC"))
 
@@ -180,31 +195,48 @@ def daily_activity(conn: duckdb.DuckDBPyConnection, first_day: date, last_day: d
     return _query(conn, DAILY_ACTIVITY, [first_day, last_day])
 
 
-def customer_profiles(conn: duckdb.DuckDBPyConnection, last_known: date) -> pl.LazyFrame:
-    return _query(conn, CUSTOMER_PROFILES, [last_known])
+# The readers below take the segment stage's `CustomerNumbers`: with them, `customer_key` is a number.
 
 
-def order_history(conn: duckdb.DuckDBPyConnection, last_known: date) -> pl.LazyFrame:
-    return _query(conn, ORDER_HISTORY, [last_known])
+def customer_profiles(
+    conn: duckdb.DuckDBPyConnection, last_known: date, numbers: CustomerNumbers | None = None
+) -> pl.LazyFrame:
+    return _query(conn, CUSTOMER_PROFILES, [last_known], numbers, "dim_customers")
+
+
+def order_history(
+    conn: duckdb.DuckDBPyConnection, last_known: date, numbers: CustomerNumbers | None = None
+) -> pl.LazyFrame:
+    return _query(conn, ORDER_HISTORY, [last_known], numbers, "fct_orders")
 
 
 def recent_order_history(
-    conn: duckdb.DuckDBPyConnection, last_known: date, dated_after: date, state_through: date
+    conn: duckdb.DuckDBPyConnection,
+    last_known: date,
+    dated_after: date,
+    state_through: date,
+    numbers: CustomerNumbers | None = None,
 ) -> pl.LazyFrame:
     """Orders dated after `dated_after` (a purchase window) or delivered after `state_through`: what a
     run needs when running lifetime state through `state_through` stands in for older orders."""
     sql = f"{ORDER_HISTORY} and (order_date > ? or loaded_date > ?)"
-    return _query(conn, sql, [last_known, dated_after, state_through])
+    return _query(conn, sql, [last_known, dated_after, state_through], numbers, "fct_orders")
 
 
-def activity_window(conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date) -> pl.LazyFrame:
-    return _query(conn, ACTIVITY_WINDOW, [first_day, last_day])
+def activity_window(
+    conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date, numbers: CustomerNumbers | None = None
+) -> pl.LazyFrame:
+    return _query(conn, ACTIVITY_WINDOW, [first_day, last_day], numbers, "customer_daily_activity")
 
 
 def cart_sessions(
-    conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date, horizon_hours: int
+    conn: duckdb.DuckDBPyConnection,
+    first_day: date,
+    last_day: date,
+    horizon_hours: int,
+    numbers: CustomerNumbers | None = None,
 ) -> pl.LazyFrame:
-    return _query(conn, CART_SESSIONS, [horizon_hours, first_day, last_day])
+    return _query(conn, CART_SESSIONS, [horizon_hours, first_day, last_day], numbers, "fct_sessions")
 
 
 def segments_by_day(conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date) -> pl.LazyFrame:

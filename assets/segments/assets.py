@@ -9,6 +9,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
 
+from assets.customer_ids import CustomerNumbers
 from assets.gates import gx_check_result
 from assets.segments import quality
 from assets.segments.engine import (
@@ -22,6 +23,7 @@ from assets.segments.engine import (
 from assets.segments.features import FeatureWindows, LifetimeBase, lifetime_as_of
 from assets.segments.history import as_labels, daily_pieces, rebuild_from_pieces
 from assets.segments.store import (
+    customer_numbers,
     ensure_tables,
     processed_through,
     read_lifetime_base,
@@ -95,27 +97,40 @@ def chunk_days(known: pl.DataFrame, families: int, memberships_budget: int) -> i
 
 
 def window_orders(
-    conn: DuckDBPyConnection, first: date, last: date, purchase_days: int, state_through: date
+    conn: DuckDBPyConnection,
+    first: date,
+    last: date,
+    purchase_days: int,
+    state_through: date,
+    numbers: CustomerNumbers | None = None,
 ) -> pl.DataFrame:
     """Completed orders known by `last` that days `first`..`last` need on top of lifetime state through
     `state_through`: those dated in `first`'s purchase window or delivered or dated after the state."""
     dated_after = first - timedelta(days=purchase_days)
-    return recent_order_history(conn, last, dated_after, state_through).collect()
+    return recent_order_history(conn, last, dated_after, state_through, numbers).collect()
 
 
-def lifetime_before(conn: DuckDBPyConnection, first: date) -> LifetimeBase:
+def lifetime_before(conn: DuckDBPyConnection, first: date, numbers: CustomerNumbers) -> LifetimeBase:
     """Lifetime state through the day before `first`, from every order known by then. Only the
     aggregate is kept: a backfill then holds a purchase window of orders, never the whole history."""
     through = first - timedelta(days=1)
-    return LifetimeBase(through, lifetime_as_of(order_history(conn, through), through).collect().lazy())
+    orders = order_history(conn, through, numbers)
+    return LifetimeBase(through, lifetime_as_of(orders, through).collect().lazy())
 
 
-def starting_state(conn: DuckDBPyConnection, first: date, stored: LifetimeBase | None) -> LifetimeBase:
+def state_usable(stored: LifetimeBase | None, first: date) -> bool:
+    """Stored lifetime state serves a run only when it ends the day before the run's first day."""
+    return stored is not None and stored.through == first - timedelta(days=1)
+
+
+def starting_state(
+    conn: DuckDBPyConnection, first: date, stored: LifetimeBase | None, numbers: CustomerNumbers
+) -> LifetimeBase:
     """The stored lifetime state when it ends the day before the run (the daily case), else one
     rebuilt from the orders (first run, backfill, rerun of older days)."""
-    if stored is not None and stored.through == first - timedelta(days=1):
-        return stored
-    return lifetime_before(conn, first)
+    if state_usable(stored, first):
+        return stored  # type: ignore[return-value]
+    return lifetime_before(conn, first, numbers)
 
 
 def orders_for_run(
@@ -123,8 +138,8 @@ def orders_for_run(
 ) -> tuple[pl.DataFrame, LifetimeBase | None]:
     """The orders a single-range reader needs (bench/pipeline_day.py): with state ending the day
     before, what `window_orders` reads for the range; without, every order (the full scan)."""
-    if stored is not None and stored.through == days[0] - timedelta(days=1):
-        return window_orders(conn, days[0], days[-1], purchase_days, stored.through), stored
+    if state_usable(stored, days[0]):
+        return window_orders(conn, days[0], days[-1], purchase_days, stored.through), stored  # type: ignore[union-attr]
     return order_history(conn, days[-1]).collect(), None
 
 
@@ -143,18 +158,24 @@ class BlockRows:
 
     @classmethod
     def read(
-        cls, conn: DuckDBPyConnection, block: list[date], windows: FeatureWindows, state_through: date
+        cls,
+        conn: DuckDBPyConnection,
+        block: list[date],
+        windows: FeatureWindows,
+        state_through: date,
+        numbers: CustomerNumbers,
     ) -> "BlockRows":
         """`state_through`: the lifetime state the block's first chunk builds on; later chunks'
         states are later, so they need a subset of these orders."""
         first, last = block[0], block[-1]
         engagement_first = first - timedelta(days=windows.engagement_days)
+        horizon = windows.cart_horizon_hours
         return cls(
             first_day=first,
             last_day=last,
-            orders=window_orders(conn, first, last, windows.purchase_days, state_through),
-            activity=activity_window(conn, engagement_first, last).collect(),
-            cart_sessions=cart_sessions(conn, engagement_first, last, windows.cart_horizon_hours).collect(),
+            orders=window_orders(conn, first, last, windows.purchase_days, state_through, numbers),
+            activity=activity_window(conn, engagement_first, last, numbers).collect(),
+            cart_sessions=cart_sessions(conn, engagement_first, last, horizon, numbers).collect(),
         )
 
     def covers(self, chunk: list[date]) -> bool:
@@ -210,11 +231,12 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
         memory_limit(conn, operations.segment_duckdb_memory_limit, operations.duckdb_memory_limit),
     ):
         ensure_tables(conn)
-        customers = customer_profiles(conn, days[-1]).collect()
-        stored = read_lifetime_base(conn)
-        base = starting_state(conn, days[0], stored)
+        numbers = customer_numbers(conn, days[0])
+        customers = customer_profiles(conn, days[-1], numbers).collect()
+        stored = read_lifetime_base(conn, numbers)
+        base = starting_state(conn, days[0], stored, numbers)
         context.log.info(
-            f"segment_history: lifetime state through {base.through} "
+            f"segment_history: {numbers.customers} customers numbered; lifetime state through {base.through} "
             + ("(stored)" if base is stored else "(rebuilt from the orders)")
         )
         known = known_customers_per_day(customers, days)
@@ -223,7 +245,7 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
         context.log.info(f"segment_history: {len(days)} day(s) in chunks of {size}")
         # Read once: each chunk's rewrite says what the next chunk finds, so a one-day chunk at a
         # million customers does not reread every open stay (nor scan the whole history) per day.
-        touched = as_labels(stays_touching(conn, days[0]))
+        touched = as_labels(stays_touching(conn, days[0], numbers))
         block: BlockRows | None = None
         for chunk in chunks(days, size):
             laps = Laps()
@@ -231,7 +253,7 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
             if block is None or not block.covers(chunk):
                 block_days = days[days.index(chunk[0]) :][: max(size, BLOCK_DAYS)]
                 block = None  # let the last block's rows go before the next block's arrive
-                block = BlockRows.read(conn, block_days, windows, base.through)
+                block = BlockRows.read(conn, block_days, windows, base.through, numbers)
                 context.log.info(
                     f"segment_history: read {block.orders.height} orders, {block.activity.height} activity "
                     f"rows for {block_days[0]}..{block_days[-1]}"
@@ -259,7 +281,7 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
                     metadata=check.metadata,
                 )
                 return
-            replace_stays(conn, chunk[0], chunk[-1], rewrite)
+            replace_stays(conn, chunk[0], chunk[-1], rewrite, numbers)
             laps.lap("write")
             touched = rewrite.touching_after(chunk[-1] + timedelta(days=1))
             base = LifetimeBase(
@@ -274,7 +296,7 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
             )
         # A run that ends before the stored state may have rebuilt orders the state includes: forget it.
         keep = stored is None or days[-1] >= stored.through
-        write_lifetime_base(conn, base if keep else None)
+        write_lifetime_base(conn, base if keep else None, numbers)
         sizes = conn.sql(CURRENT_SIZES).fetchall()
         total = scalar(conn, "select count(*) from segment_history")
     yield dg.MaterializeResult(

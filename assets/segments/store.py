@@ -18,6 +18,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from assets.customer_ids import CustomerNumbers
 from assets.segments.features import LIFETIME_COLUMNS, LifetimeBase
 from assets.segments.history import KEYS, STAY_COLUMNS, StayRewrite
 from assets.work_db import scalar
@@ -74,28 +75,57 @@ def processed_through(conn: duckdb.DuckDBPyConnection) -> date | None:
     return scalar(conn, f"select max(as_of_date) from {PROCESSED_TABLE}")
 
 
-def stays_touching(conn: duckdb.DuckDBPyConnection, first: date) -> pl.DataFrame:
-    return pl.from_arrow(
-        conn.sql(
-            f"select {', '.join(STAY_COLUMNS)} from {HISTORY_TABLE} where {TOUCHING_SQL}",
-            params=[first],
-        ).to_arrow_table()
-    )
+def _read(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: tuple[str, ...],
+    numbers: CustomerNumbers | None,
+    where: str = "true",
+    params: list[object] | None = None,
+) -> pl.DataFrame:
+    """Rows of one of the store's tables, customers numbered when the caller works in numbers."""
+    sql = f"select {', '.join(columns)} from {table} where {where}"
+    frame = conn.sql(numbers.numbered(sql) if numbers else sql, params=params or []).to_arrow_table()
+    return numbers.check(pl.DataFrame(frame), table) if numbers else pl.DataFrame(frame)
 
 
-def replace_stays(conn: duckdb.DuckDBPyConnection, first: date, last: date, rewrite: StayRewrite) -> None:
+def _keyed(relation: str, numbers: CustomerNumbers | None) -> str:
+    return numbers.keyed(relation) if numbers else f"select * from {relation}"
+
+
+def customer_numbers(conn: duckdb.DuckDBPyConnection, first: date) -> CustomerNumbers:
+    """The run's `CustomerNumbers`, covering the stored stays (touching `first`) and lifetime state it
+    reads back as well as dim_customers."""
+    stored = f"""select customer_key from {HISTORY_TABLE} where {TOUCHING_SQL}
+        union select customer_key from {LIFETIME_TABLE}"""
+    return CustomerNumbers.assign(conn, stored, [first])
+
+
+def stays_touching(
+    conn: duckdb.DuckDBPyConnection, first: date, numbers: CustomerNumbers | None = None
+) -> pl.DataFrame:
+    return _read(conn, HISTORY_TABLE, STAY_COLUMNS, numbers, TOUCHING_SQL, [first])
+
+
+def replace_stays(
+    conn: duckdb.DuckDBPyConnection,
+    first: date,
+    last: date,
+    rewrite: StayRewrite,
+    numbers: CustomerNumbers | None = None,
+) -> None:
     """Swap the touched stays of the rewritten pairs for their rebuilt version; mark [first, last]
-    processed."""
+    processed. With `numbers`, the rewrite names customers by number."""
     conn.register("rewritten_pairs", rewrite.pairs.select(KEYS).to_arrow())
     conn.register("rebuilt_stays", rewrite.stays.select(STAY_COLUMNS).to_arrow())
     try:
         conn.execute("begin transaction")
         conn.execute(
-            f"""delete from {HISTORY_TABLE} h using rewritten_pairs p
+            f"""delete from {HISTORY_TABLE} h using ({_keyed("rewritten_pairs", numbers)}) p
             where h.customer_key = p.customer_key and h.family = p.family and {TOUCHING_SQL}""",
             [first],
         )
-        conn.execute(f"insert into {HISTORY_TABLE} select * from rebuilt_stays")
+        conn.execute(f"insert into {HISTORY_TABLE} {_keyed('rebuilt_stays', numbers)}")
         conn.execute(
             f"""insert into {WRITES_TABLE}
             select coalesce(max(write_no), 0) + 1, ?, now() from {WRITES_TABLE}""",
@@ -115,17 +145,19 @@ def replace_stays(conn: duckdb.DuckDBPyConnection, first: date, last: date, rewr
         conn.unregister("rewritten_pairs")
 
 
-def read_lifetime_base(conn: duckdb.DuckDBPyConnection) -> LifetimeBase | None:
+def read_lifetime_base(
+    conn: duckdb.DuckDBPyConnection, numbers: CustomerNumbers | None = None
+) -> LifetimeBase | None:
     through = scalar(conn, f"select max(through) from {LIFETIME_THROUGH_TABLE}")
     if through is None:
         return None
-    frame = pl.from_arrow(
-        conn.sql(f"select {', '.join(LIFETIME_COLUMNS)} from {LIFETIME_TABLE}").to_arrow_table()
-    )
+    frame = _read(conn, LIFETIME_TABLE, LIFETIME_COLUMNS, numbers)
     return LifetimeBase(through=through, lifetime=frame.lazy())
 
 
-def write_lifetime_base(conn: duckdb.DuckDBPyConnection, base: LifetimeBase | None) -> None:
+def write_lifetime_base(
+    conn: duckdb.DuckDBPyConnection, base: LifetimeBase | None, numbers: CustomerNumbers | None = None
+) -> None:
     """Replace the stored state (None: forget it, so the next run rebuilds it from all orders)."""
     try:
         conn.execute("begin transaction")
@@ -133,7 +165,7 @@ def write_lifetime_base(conn: duckdb.DuckDBPyConnection, base: LifetimeBase | No
         conn.execute(f"delete from {LIFETIME_THROUGH_TABLE}")
         if base is not None:
             conn.register("lifetime_state", base.lifetime.select(LIFETIME_COLUMNS).collect().to_arrow())
-            conn.execute(f"insert into {LIFETIME_TABLE} select * from lifetime_state")
+            conn.execute(f"insert into {LIFETIME_TABLE} {_keyed('lifetime_state', numbers)}")
             conn.unregister("lifetime_state")
             conn.execute(f"insert into {LIFETIME_THROUGH_TABLE} values (?)", [base.through])
         conn.execute("commit")

@@ -1,0 +1,71 @@
+"""Customers as dense integers inside the segment stage.
+
+The segment stage joins, sorts, groups and counts a million customers times nine families every
+day. On 32-character pseudonymised keys each of those hashes or compares strings, and every frame
+cut from another shares (and keeps alive) the other's string buffers, so a long backfill held on to
+more of them every day. The stage therefore reads its inputs with `customer_key` replaced by a
+UInt32 number and turns numbers back into keys only where it writes. Customers are numbered in key
+order, so sorting by number sorts as sorting by key did, and the output does not change.
+
+The numbering lives in a temporary table of the run's DuckDB connection and is never stored: each
+run numbers every customer of `dim_customers`, which holds every customer an order, event or stay
+can name (fct_orders has a `relationships` test on it). A row naming a customer outside it is an
+error that names the input, not a row silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+NUMBER_DTYPE = pl.UInt32
+_TABLE = "segment_customer_numbers"
+
+
+@dataclass(frozen=True)
+class CustomerNumbers:
+    """The run's numbering; a connection holds at most one (its temporary table)."""
+
+    conn: duckdb.DuckDBPyConnection
+    customers: int
+
+    @classmethod
+    def assign(
+        cls, conn: duckdb.DuckDBPyConnection, stored: str = "", params: list[object] | None = None
+    ) -> CustomerNumbers:
+        """Number the customers of dim_customers and of `stored`, a query (with `params`) of the
+        customer keys in stored tables the run reads back."""
+        customers = "select customer_key from dim_customers" + (f" union {stored}" if stored else "")
+        conn.execute(
+            f"""create or replace temp table {_TABLE} as
+            select customer_key, (row_number() over (order by customer_key) - 1)::uinteger as customer_no
+            from ({customers})""",
+            params or [],
+        )
+        [(customers,)] = conn.execute(f"select count(*) from {_TABLE}").fetchall()
+        return cls(conn, customers)
+
+    def numbered(self, sql: str) -> str:
+        """`sql`, whose rows have a `customer_key`, with the key replaced by the customer's number
+        (null for a customer outside the numbering: `check` turns that into an error)."""
+        return f"""select numbers.customer_no as customer_key, keyed.* exclude (customer_key)
+            from ({sql}) as keyed
+            left join {_TABLE} as numbers on numbers.customer_key = keyed.customer_key"""
+
+    def keyed(self, relation: str) -> str:
+        """Rows of `relation` (numbered, e.g. a registered polars frame) with their keys back."""
+        return f"""select numbers.customer_key, numbered.* exclude (customer_key)
+            from {relation} as numbered
+            join {_TABLE} as numbers on numbers.customer_no = numbered.customer_key"""
+
+    @staticmethod
+    def check(frame: pl.DataFrame, source: str) -> pl.DataFrame:
+        missing = frame["customer_key"].null_count()
+        if missing:
+            raise ValueError(
+                f"{source}: {missing} row(s) name a customer missing from dim_customers; "
+                "rebuild dim_customers (dbt build -s dim_customers) before the segment stage"
+            )
+        return frame
