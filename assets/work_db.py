@@ -6,11 +6,9 @@ Arrow, which polars adopts without a copy, and the stages stay lazy from there.
 
 from __future__ import annotations
 
-import resource
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -246,23 +244,6 @@ def segments_by_day(conn: duckdb.DuckDBPyConnection, first_day: date, last_day: 
 def exposure_outcomes(conn: duckdb.DuckDBPyConnection, as_of: date, window_days: int) -> pl.LazyFrame:
     frame = conn.sql(EXPOSURE_OUTCOMES, params={"as_of": as_of, "window_days": window_days}).to_arrow_table()
     return pl.from_arrow(frame).lazy()
-
-
-def memory_note(conn: duckdb.DuckDBPyConnection) -> str:
-    """The process's RSS now and at its peak, and what DuckDB's buffer manager holds, for progress
-    logs: a long backfill shows whether memory stays flat as history grows, and which side grows."""
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    duckdb_mb = scalar(conn, "select coalesce(sum(memory_usage_bytes), 0) from duckdb_memory()") / 2**20
-    return f"RSS {_current_rss_mb():,.0f} MB, peak {peak_mb:,.0f} MB, DuckDB {duckdb_mb:,.0f} MB"
-
-
-def _current_rss_mb() -> float:
-    try:
-        status = Path("/proc/self/status").read_text()
-    except OSError:  # not Linux: only the peak is known
-        return float("nan")
-    kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
-    return int(kib) / 1024
 
 
 @contextmanager

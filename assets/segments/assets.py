@@ -1,6 +1,5 @@
 """`segment_history`: every customer's stays in every segment family, stored as changes."""
 
-import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -11,6 +10,7 @@ from duckdb import DuckDBPyConnection
 
 from assets.customer_ids import CustomerNumbers
 from assets.gates import gx_check_result
+from assets.progress import Laps, memory_note
 from assets.segments import quality
 from assets.segments.engine import (
     Inputs,
@@ -37,7 +37,6 @@ from assets.work_db import (
     cart_sessions,
     customer_profiles,
     memory_limit,
-    memory_note,
     order_history,
     recent_order_history,
     scalar,
@@ -51,23 +50,6 @@ MAX_CHUNK_DAYS = 31
 # Orders, activity and cart sessions are read for this many days of chunks at once (a chunk may be
 # one day at a million customers).
 BLOCK_DAYS = 31
-
-
-class Laps:
-    """Durations of a chunk's steps, for its progress line: where a slow day spends its time."""
-
-    def __init__(self) -> None:
-        self.started = self.last = time.perf_counter()
-        self.laps: list[tuple[str, float]] = []
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.laps.append((name, now - self.last))
-        self.last = now
-
-    def __str__(self) -> str:
-        steps = ", ".join(f"{name} {seconds:.1f}" for name, seconds in self.laps)
-        return f"{time.perf_counter() - self.started:.1f} s ({steps})"
 
 
 def known_customers_per_day(customers: pl.DataFrame, days: list[date]) -> pl.DataFrame:

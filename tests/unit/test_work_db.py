@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import duckdb
 import pytest
 
-from assets.work_db import memory_limit, memory_note, scalar
+from assets.work_db import memory_limit, scalar
 
 
 def _limit(conn: duckdb.DuckDBPyConnection) -> str:
@@ -24,8 +22,3 @@ def test_memory_limit_lowers_the_cap_inside_and_restores_the_configured_one_afte
     with pytest.raises(RuntimeError), memory_limit(conn, "512MB", "4GB"):
         raise RuntimeError("a failing chunk")
     assert _limit(conn) == configured
-
-
-def test_memory_note_reports_current_and_peak_rss_and_duckdb() -> None:
-    note = memory_note(duckdb.connect())
-    assert re.fullmatch(r"RSS [\d,]+ MB, peak [\d,]+ MB, DuckDB [\d,]+ MB", note), note
