@@ -1,6 +1,7 @@
 """dbt models as Dagster assets: sources map onto the extract assets, tests become blocking checks."""
 
 # No `from __future__ import annotations`: Dagster inspects the context annotation at definition time.
+import shutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,6 +56,10 @@ def behaviour_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
             description=f"dbt build failed for {days[0]} .. {days[-1]}: {reason}",
             allow_retries=is_transient(results),
         )
+    # dagster-dbt gives every invocation its own target folder (artifacts, compiled SQL, dbt.log)
+    # and never removes it: a daily schedule would add one a day to dbt_project/target. What a
+    # successful build said is in the run's event log; a failed build keeps its folder to debug.
+    shutil.rmtree(invocation.target_path, ignore_errors=True)
 
 
 def failed_nodes(results: list[dict[str, Any]]) -> list[str]:

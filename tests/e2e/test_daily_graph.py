@@ -108,6 +108,11 @@ def assert_published_equal(settings: Settings, expected: dict[str, pl.DataFrame]
         assert frame.equals(expected[table]), table
 
 
+def dbt_target_folders(run_id: str) -> list[Path]:
+    """The folders dagster-dbt gave this run's dbt invocations (named after the op and the run)."""
+    return list((PROJECT_ROOT / "dbt_project" / "target").glob(f"behaviour_models-{run_id[:7]}-*"))
+
+
 def test_sample_window_publishes_hand_computed_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dbt_manifest: Path
 ) -> None:
@@ -120,6 +125,7 @@ def test_sample_window_publishes_hand_computed_results(
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
+    assert dbt_target_folders(result.run_id) == []  # a successful build leaves no folder behind
 
     keys = dict(
         customer_keys(
@@ -405,6 +411,7 @@ def test_failing_dbt_test_blocks_segments_and_publish(
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert not materialized & {"segment_history", "segment_kpis", "serving_warehouse"}
     assert_published_equal(settings, before)
+    assert len(dbt_target_folders(result.run_id)) == 1  # a failed build keeps its dbt folder to debug
 
 
 def test_failing_gx_suite_blocks_publish(
