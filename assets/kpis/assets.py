@@ -16,6 +16,7 @@ from assets.kpis.retention import cohort_retention
 from assets.kpis.rollups import ALL_SEGMENTS
 from assets.kpis.rollups import segment_kpis as compute_segment_kpis
 from assets.partition_store import partition_path, replace_partition
+from assets.progress import Laps, memory_note
 from assets.segments.assets import segment_history
 from assets.segments.engine import chunks, days_per_chunk
 from assets.transform.assets import WORK_DB_POOL
@@ -23,6 +24,7 @@ from assets.work_db import (
     daily_activity,
     daily_totals,
     exposure_outcomes,
+    memory_limit,
     order_history,
     scalar,
     segments_by_day,
@@ -57,24 +59,35 @@ def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> 
     rolling windows, cohort retention, experiments and campaign performance as of the run's last day."""
     settings = get_settings()
     days = partition_days(context)
-    with work_db.get_connection() as conn:
-        orders = order_history(conn, days[-1]).collect()
-        exposures = exposure_outcomes(conn, days[-1], settings.experiments.conversion_window_days).collect()
+    operations = settings.operations
+    with (
+        work_db.get_connection() as conn,
+        memory_limit(conn, operations.segment_duckdb_memory_limit, operations.duckdb_memory_limit),
+    ):
         # One membership row per customer and day: chunk the range so memory follows the customer
         # base, not the length of the backfill.
         customers = int(scalar(conn, "select count(*) from dim_customers"))
-        size = days_per_chunk(customers, settings.operations.segment_chunk_memberships, len(days))
+        size = days_per_chunk(customers, operations.segment_chunk_memberships, len(days))
         daily_rows, revenue, order_count = 0, 0.0, 0
         for chunk in chunks(days, size):
+            laps = Laps()
             activity = daily_activity(conn, chunk[0], chunk[-1])
             members = segments_by_day(conn, chunk[0], chunk[-1])
             kpis = compute_segment_kpis(members, activity).collect()
+            laps.lap("rollups")
             for (day,), frame in kpis.group_by("as_of_date"):
                 replace_partition(frame, settings.gold_dir, DATASET, day)
+            laps.lap("write")
             totals = kpis.filter(pl.col("segment") == ALL_SEGMENTS)
             daily_rows += kpis.height
             revenue += float(totals["revenue_eur"].sum())
             order_count += int(totals["orders"].sum())
+            context.log.info(f"segment_kpis {chunk[0]}..{chunk[-1]}: {laps} ({memory_note(conn)})")
+        del activity, members, kpis, totals
+        # Read after the chunks, not beside them: every order known by the last day (cohorts) and
+        # every exposure (experiments) are the stage's largest inputs.
+        orders = order_history(conn, days[-1]).collect()
+        exposures = exposure_outcomes(conn, days[-1], settings.experiments.conversion_window_days).collect()
     retention = cohort_retention(orders.lazy(), days[-1]).collect()
     replace_partition(retention, settings.gold_dir, RETENTION_DATASET, days[-1])
     judged = exposures.lazy().filter(pl.col("is_judged"))
