@@ -189,8 +189,10 @@ def daily_totals(conn: duckdb.DuckDBPyConnection, first_day: date, last_day: dat
     return _query(conn, DAILY_TOTALS, [first_day, last_day]).collect()
 
 
-def daily_activity(conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date) -> pl.LazyFrame:
-    return _query(conn, DAILY_ACTIVITY, [first_day, last_day])
+def daily_activity(
+    conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date, numbers: CustomerNumbers | None = None
+) -> pl.LazyFrame:
+    return _query(conn, DAILY_ACTIVITY, [first_day, last_day], numbers, "customer_daily_activity")
 
 
 # The readers below take the segment stage's `CustomerNumbers`: with them, `customer_key` is a number.
@@ -237,8 +239,10 @@ def cart_sessions(
     return _query(conn, CART_SESSIONS, [horizon_hours, first_day, last_day], numbers, "fct_sessions")
 
 
-def segments_by_day(conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date) -> pl.LazyFrame:
-    return _query(conn, SEGMENTS_BY_DAY, [first_day, last_day])
+def segments_by_day(
+    conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date, numbers: CustomerNumbers | None = None
+) -> pl.LazyFrame:
+    return _query(conn, SEGMENTS_BY_DAY, [first_day, last_day], numbers, "segment_history")
 
 
 def exposure_outcomes(conn: duckdb.DuckDBPyConnection, as_of: date, window_days: int) -> pl.LazyFrame:

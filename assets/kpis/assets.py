@@ -19,6 +19,7 @@ from assets.partition_store import partition_path, replace_partition
 from assets.progress import Laps, memory_note
 from assets.segments.assets import segment_history
 from assets.segments.engine import chunks, days_per_chunk
+from assets.segments.store import customer_numbers
 from assets.transform.assets import WORK_DB_POOL
 from assets.work_db import (
     daily_activity,
@@ -26,7 +27,6 @@ from assets.work_db import (
     exposure_outcomes,
     memory_limit,
     order_history,
-    scalar,
     segments_by_day,
 )
 from orchestration.partitions import daily_partitions, partition_days
@@ -66,13 +66,14 @@ def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> 
     ):
         # One membership row per customer and day: chunk the range so memory follows the customer
         # base, not the length of the backfill.
-        customers = int(scalar(conn, "select count(*) from dim_customers"))
-        size = days_per_chunk(customers, operations.segment_chunk_memberships, len(days))
+        # Customers as numbers, as in the segment stage: a chunk is a million customers x 12 days.
+        numbers = customer_numbers(conn, days[0])
+        size = days_per_chunk(numbers.customers, operations.segment_chunk_memberships, len(days))
         daily_rows, revenue, order_count = 0, 0.0, 0
         for chunk in chunks(days, size):
             laps = Laps()
-            activity = daily_activity(conn, chunk[0], chunk[-1])
-            members = segments_by_day(conn, chunk[0], chunk[-1])
+            activity = daily_activity(conn, chunk[0], chunk[-1], numbers)
+            members = segments_by_day(conn, chunk[0], chunk[-1], numbers)
             kpis = compute_segment_kpis(members, activity).collect()
             laps.lap("rollups")
             for (day,), frame in kpis.group_by("as_of_date"):
