@@ -1,16 +1,19 @@
-"""Customers as dense integers inside the segment stage.
+"""Customers as dense integers inside the segment and KPI stages.
 
-The segment stage joins, sorts, groups and counts a million customers times nine families every
-day. On 32-character pseudonymised keys each of those hashes or compares strings, and every frame
-cut from another shares (and keeps alive) the other's string buffers, so a long backfill held on to
-more of them every day. The stage therefore reads its inputs with `customer_key` replaced by a
-UInt32 number and turns numbers back into keys only where it writes. Customers are numbered in key
-order, so sorting by number sorts as sorting by key did, and the output does not change.
+Those stages join, sort, group and count a million customers times nine families (or times the
+days of a chunk). On 32-character pseudonymised keys each of those hashes or compares strings,
+and every frame cut from another shares (and keeps alive) the other's string buffers, so a long
+backfill held on to more of them every day. The stages therefore read their inputs with
+`customer_key` replaced by a UInt32 number and turn numbers back into keys only where they write.
+Customers are numbered in key order, so sorting by number sorts as sorting by key did, and the
+output does not change.
 
 The numbering lives in a temporary table of the run's DuckDB connection and is never stored: each
-run numbers every customer of `dim_customers`, which holds every customer an order, event or stay
-can name (fct_orders has a `relationships` test on it). A row naming a customer outside it is an
-error that names the input, not a row silently dropped.
+run numbers every customer of `dim_customers` (which holds every customer an order or event names:
+fct_orders has a `relationships` test on it) and of the stored stays and lifetime state the run
+reads back (`segments.store.customer_numbers`: a rerun of an older day finds stays of customers
+that dim_customers, rebuilt for that day, does not hold yet). An input row naming a customer
+outside the numbering is an error that names the input, not a row silently dropped.
 """
 
 from __future__ import annotations
@@ -20,15 +23,13 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-NUMBER_DTYPE = pl.UInt32
 _TABLE = "segment_customer_numbers"
 
 
 @dataclass(frozen=True)
 class CustomerNumbers:
-    """The run's numbering; a connection holds at most one (its temporary table)."""
+    """The run's numbering (a temporary table: a connection holds at most one)."""
 
-    conn: duckdb.DuckDBPyConnection
     customers: int
 
     @classmethod
@@ -45,7 +46,7 @@ class CustomerNumbers:
             params or [],
         )
         [(customers,)] = conn.execute(f"select count(*) from {_TABLE}").fetchall()
-        return cls(conn, customers)
+        return cls(customers)
 
     def numbered(self, sql: str) -> str:
         """`sql`, whose rows have a `customer_key`, with the key replaced by the customer's number
@@ -66,6 +67,6 @@ class CustomerNumbers:
         if missing:
             raise ValueError(
                 f"{source}: {missing} row(s) name a customer missing from dim_customers; "
-                "rebuild dim_customers (dbt build -s dim_customers) before the segment stage"
+                "rebuild dim_customers (dbt build -s dim_customers) before the segment and KPI stages"
             )
         return frame
