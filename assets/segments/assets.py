@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeGuard
 
 import dagster as dg
 import polars as pl
@@ -100,7 +101,7 @@ def lifetime_before(conn: DuckDBPyConnection, first: date, numbers: CustomerNumb
     return LifetimeBase(through, lifetime_as_of(orders, through).collect().lazy())
 
 
-def state_usable(stored: LifetimeBase | None, first: date) -> bool:
+def state_usable(stored: LifetimeBase | None, first: date) -> TypeGuard[LifetimeBase]:
     """Stored lifetime state serves a run only when it ends the day before the run's first day."""
     return stored is not None and stored.through == first - timedelta(days=1)
 
@@ -111,7 +112,7 @@ def starting_state(
     """The stored lifetime state when it ends the day before the run (the daily case), else one
     rebuilt from the orders (first run, backfill, rerun of older days)."""
     if state_usable(stored, first):
-        return stored  # type: ignore[return-value]
+        return stored
     return lifetime_before(conn, first, numbers)
 
 
@@ -121,7 +122,7 @@ def orders_for_run(
     """The orders a single-range reader needs (bench/pipeline_day.py): with state ending the day
     before, what `window_orders` reads for the range; without, every order (the full scan)."""
     if state_usable(stored, days[0]):
-        return window_orders(conn, days[0], days[-1], purchase_days, stored.through), stored  # type: ignore[union-attr]
+        return window_orders(conn, days[0], days[-1], purchase_days, stored.through), stored
     return order_history(conn, days[-1]).collect(), None
 
 
