@@ -70,3 +70,16 @@ class CustomerNumbers:
                 "rebuild dim_customers (dbt build -s dim_customers) before the segment and KPI stages"
             )
         return frame
+
+
+def read_frame(
+    conn: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list[object],
+    numbers: CustomerNumbers | None,
+    source: str,
+) -> pl.DataFrame:
+    """`sql`'s rows; with `numbers`, customers as the run's numbers (`source` names the input in
+    the error a customer outside the numbering raises)."""
+    frame = pl.DataFrame(conn.sql(numbers.numbered(sql) if numbers else sql, params=params).to_arrow_table())
+    return numbers.check(frame, source) if numbers else frame

@@ -13,7 +13,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from assets.customer_ids import CustomerNumbers
+from assets.customer_ids import CustomerNumbers, read_frame
 
 COMPLETED_ORDERS = """
     select customer_key, order_date, loaded_date, is_completed, net_amount_eur::double as net_amount_eur
@@ -152,14 +152,7 @@ def _query(
     numbers: CustomerNumbers | None = None,
     source: str = "",
 ) -> pl.LazyFrame:
-    """`sql`'s rows; with `numbers`, customers as the run's numbers (`source` names the input in
-    the error a customer outside the numbering raises)."""
-    if numbers is not None:
-        sql = numbers.numbered(sql)
-    frame = pl.DataFrame(conn.sql(sql, params=params).to_arrow_table())
-    if numbers is not None:
-        numbers.check(frame, source)
-    frame = frame.lazy()
+    frame = read_frame(conn, sql, params, numbers, source).lazy()
     # DuckDB labels UTC as "Etc/UTC"; polars compares time zones by name, so normalise once here.
     return frame.with_columns(pl.col(pl.Datetime("us", "Etc/UTC")).dt.convert_time_zone("UTC"))
 
@@ -195,7 +188,7 @@ def daily_activity(
     return _query(conn, DAILY_ACTIVITY, [first_day, last_day], numbers, "customer_daily_activity")
 
 
-# The readers below take the segment stage's `CustomerNumbers`: with them, `customer_key` is a number.
+# The readers below take the segment or KPI stage's `CustomerNumbers`: with them, `customer_key` is a number.
 
 
 def customer_profiles(

@@ -18,7 +18,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from assets.customer_ids import CustomerNumbers
+from assets.customer_ids import CustomerNumbers, read_frame
 from assets.segments.features import LIFETIME_COLUMNS, LifetimeBase
 from assets.segments.history import KEYS, STAY_COLUMNS, StayRewrite
 from assets.work_db import scalar
@@ -85,8 +85,7 @@ def _read(
 ) -> pl.DataFrame:
     """Rows of one of the store's tables, customers numbered when the caller works in numbers."""
     sql = f"select {', '.join(columns)} from {table} where {where}"
-    frame = conn.sql(numbers.numbered(sql) if numbers else sql, params=params or []).to_arrow_table()
-    return numbers.check(pl.DataFrame(frame), table) if numbers else pl.DataFrame(frame)
+    return read_frame(conn, sql, params or [], numbers, table)
 
 
 def _keyed(relation: str, numbers: CustomerNumbers | None) -> str:
