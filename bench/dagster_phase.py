@@ -1,8 +1,11 @@
-"""`python -m bench.dagster_phase --start D1 --end D2 --result FILE [--assets a,b]`: one measured Dagster run.
+"""`python -m bench.dagster_phase --start D1 --end D2 --result FILE [--assets a,b | --select S]`: one measured
+Dagster run.
 
-Without `--assets`: the whole graph for [D1, D2] as one run, through `orchestration.run_window.run_range`
-(what `make run` does). With `--assets`: the same job restricted to those assets (their checks
-included), on whatever the earlier runs left in the data directory. Writes success, the per-step
+Without `--assets` or `--select`: the whole graph for [D1, D2] as one run, through
+`orchestration.run_window.run_range` (what `make run` does). With `--assets`: the same job restricted to
+those assets (their checks included), on whatever the earlier runs left in the data directory. With
+`--select`: the assets a Dagster selection string names (`dagster asset list --select` syntax), e.g.
+`'not key:"segment_history"+'` for every stage before the segment stage. Writes success, the per-step
 durations from the run's STEP_SUCCESS / STEP_FAILURE events and the check outcomes to FILE as JSON.
 Paths and the partition start come from the environment (SEGMENTS_DATA_DIR, DAGSTER_HOME, ...).
 """
@@ -20,17 +23,29 @@ import dagster as dg
 STEP_EVENTS = ("STEP_SUCCESS", "STEP_FAILURE")
 
 
-def execute(start: date, end: date, assets: list[str]) -> dg.ExecuteInProcessResult:
+def selected_keys(assets: list[str], select: str) -> list[dg.AssetKey]:
+    """The asset keys `--assets` lists, or those the selection string `--select` resolves to."""
+    if not select:
+        return [dg.AssetKey(name) for name in assets]
+    from orchestration.definitions import defs
+
+    keys = dg.AssetSelection.from_string(select).resolve(defs.resolve_asset_graph())
+    if not keys:
+        raise SystemExit(f"--select {select!r} names no asset")
+    return sorted(keys, key=lambda key: key.to_user_string())
+
+
+def execute(start: date, end: date, keys: list[dg.AssetKey]) -> dg.ExecuteInProcessResult:
     from orchestration.run_window import run_range
 
-    if not assets:
+    if not keys:
         return run_range(start, end)
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("daily_segmentation")
     return job.execute_in_process(
         instance=dg.DagsterInstance.get(),
-        asset_selection=[dg.AssetKey(name) for name in assets],
+        asset_selection=keys,
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         tags={
             "dagster/asset_partition_range_start": start.isoformat(),
@@ -68,10 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=date.fromisoformat, required=True)
     parser.add_argument("--end", type=date.fromisoformat, required=True)
     parser.add_argument("--assets", default="", help="comma-separated asset keys (default: the whole graph)")
+    parser.add_argument("--select", default="", help="a Dagster asset selection string instead of --assets")
     parser.add_argument("--result", type=Path, required=True)
     args = parser.parse_args(argv)
-    assets = [name for name in args.assets.split(",") if name]
-    outcome = describe(execute(args.start, args.end, assets))
+    if args.assets and args.select:
+        parser.error("give --assets or --select, not both")
+    keys = selected_keys([name for name in args.assets.split(",") if name], args.select)
+    names = ", ".join(key.to_user_string() for key in keys) or "the whole graph"
+    print(f"[dagster_phase] {args.start}..{args.end}: {names}", flush=True)
+    outcome = describe(execute(args.start, args.end, keys))
     args.result.write_text(json.dumps(outcome, indent=2) + "\n")
     return 0 if outcome["success"] else 1
 

@@ -9,11 +9,14 @@ Peak memory is reported two ways, because the pipeline starts subprocesses (dbt)
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
 import os
 import platform
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -143,3 +146,29 @@ def machine() -> dict[str, Any]:
         },
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.measure --log F --result F.json -- command ...`: one phase outside bench.run,
+    measured the same way (for runs that bench.run does not chain, such as a window's stages one by one)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--log", type=Path, required=True, help="the command's stdout and stderr")
+    parser.add_argument("--result", type=Path, required=True, help="wall time, peak RSS and the machine")
+    parser.add_argument("--timeout-hours", type=float, default=24.0)
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command given after --")
+    measured = run_measured(command, dict(os.environ), Path.cwd(), args.log, 3600 * args.timeout_hours)
+    args.result.write_text(json.dumps({**measured.as_dict(), "machine": machine()}, indent=2) + "\n")
+    print(
+        f"{measured.wall_s:.1f} s, peak RSS {measured.peak_tree_rss_mb:.0f} MB (tree), "
+        f"exit {measured.returncode}",
+        file=sys.stderr,
+    )
+    return measured.returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
