@@ -49,7 +49,8 @@ def latest_per_size(results_dir: Path) -> list[tuple[str, dict[str, Any]]]:
     # File names are <size>-<UTC timestamp>.json, so the name order is the time order.
     for path in sorted(results_dir.glob("*.json")):
         result = json.loads(path.read_text())
-        latest[result["size"], result.get("partial_window", False)] = (path.name, result)
+        key = (result["size"], result.get("partial_window", False), result.get("stage_window_days"))
+        latest[key] = (path.name, result)
     return sorted(
         latest.values(),
         key=lambda item: (SIZE_ORDER.get(item[1]["size"], 9), item[1].get("partial_window", False)),
@@ -81,6 +82,8 @@ def _ratio(value: float | None, met: bool | None = None) -> str:
 
 def _label(result: dict[str, Any]) -> str:
     days = result.get("data", {}).get("days")
+    if result.get("stage_window_days"):
+        return f"{result['size']} ({days} days; stages after dbt over the last {result['stage_window_days']})"
     return f"{result['size']} ({days}-day window)" if result.get("partial_window") else result["size"]
 
 
@@ -104,14 +107,20 @@ def render(results: list[tuple[str, dict[str, Any]]]) -> str:
             in_run = f" (steps {_seconds(steps)})" if steps else ""
             return f"{_seconds(p['wall_s'])}{in_run}, {_mb(p.get('peak_tree_rss_mb'))}{failed}"
 
-        dagster = phases.get("full_backfill", {}).get("dagster", {})
-        checks = f"{dagster.get('checks_passed', '—')}/{dagster.get('checks_total', '—')}"
+        backfills = ["full_backfill"]
+        full = phase("full_backfill")
+        if r.get("stage_window_days"):
+            backfills = ["upstream_backfill", "downstream_backfill"]
+            full = f"extract + dbt {phase(backfills[0])}; later stages {phase(backfills[1])}"
+        runs = [phases.get(key, {}).get("dagster", {}) for key in backfills]
+        passed, total = (sum(run.get(key, 0) for run in runs) for key in ("checks_passed", "checks_total"))
+        checks = f"{passed}/{total}" if all(runs) else "—/—"
         counts = (
             f"{d.get('customers', 0):,} / {d.get('order_rows', 0):,} / {d.get('event_rows', 0):,} / "
             f"{d.get('days', 0)}"
         )
         lines.append(
-            f"| {_label(r)} | `{name}` | {counts} | {phase('full_backfill')} | {phase('segment_kpi_stage')} "
+            f"| {_label(r)} | `{name}` | {counts} | {full} | {phase('segment_kpi_stage')} "
             f"| {phase('daily_incremental')} | {checks} |"
         )
     lines += [
