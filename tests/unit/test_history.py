@@ -11,9 +11,11 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from assets.segments.history import (
+    IDENTITY,
     KEYS,
     LABEL_COLUMNS,
     STAY_COLUMNS,
+    _identity,
     as_labels,
     daily_pieces,
     membership_on,
@@ -52,18 +54,35 @@ def daily_frame(series: dict[str, list[str | None]]) -> pl.DataFrame:
     )
 
 
-class Store:
-    """The stored table plus the latest processed day, as the segments asset keeps them."""
+def as_numbers(frame: pl.DataFrame) -> pl.DataFrame:
+    """Customers as UInt32 numbers in key order, as the segment stage holds them (`customer_ids`)."""
+    return frame.with_columns(
+        pl.col("customer_key").replace_strict({"a": 0, "b": 1, "c": 2}, return_dtype=pl.UInt32)
+    )
 
-    def __init__(self) -> None:
-        self.history = EMPTY
+
+class Store:
+    """The stored table plus the latest processed day, as the segments asset keeps them.
+
+    `as_stage_holds_it`: customers as numbers and labels as categoricals, the representation in
+    which `history` joins on one packed integer instead of the three columns.
+    """
+
+    def __init__(self, as_stage_holds_it: bool = False) -> None:
+        self.as_stage_holds_it = as_stage_holds_it
+        self.history = as_labels(as_numbers(EMPTY)) if as_stage_holds_it else EMPTY
         self.processed_through: date | None = None
-        self.rewritten = EMPTY
+        self.rewritten = self.history
 
     def apply(self, daily: pl.DataFrame, first: date, last: date) -> Store:
         touches = touching(first)
         days = daily.filter(pl.col("as_of_date").is_between(first, last))
-        rewrite = rebuild_stays(self.history.filter(touches), days, first, last, self.processed_through)
+        affected = self.history.filter(touches)
+        if self.as_stage_holds_it:
+            pieces = as_labels(daily_pieces(as_numbers(days)))
+            rewrite = rebuild_from_pieces(affected, pieces, first, last, self.processed_through)
+        else:
+            rewrite = rebuild_stays(affected, days, first, last, self.processed_through)
         self.rewritten = rewrite.stays
         # What store.replace_stays does in SQL: drop the rewritten pairs' touched stays, add theirs.
         kept = self.history.filter(touches).join(rewrite.pairs, on=KEYS, how="anti")
@@ -194,6 +213,28 @@ def test_history_is_canonical_whatever_the_processing_order(scenario: tuple[pl.D
             expected.select("customer_key", "segment").rows()
         )
     assert one_backfill.columns == list(STAY_COLUMNS)
+
+
+@hyp_settings(max_examples=60, deadline=None)
+@given(scenarios())
+def test_numbers_and_labels_give_the_same_history_as_keys_and_strings(
+    scenario: tuple[pl.DataFrame, int, list],
+) -> None:
+    """The segment stage's representation takes the packed-join path: same stays, range by range."""
+    daily, _, ranges = scenario
+    as_keys, as_numbered = Store(), Store(as_stage_holds_it=True)
+    for start, end in ranges:
+        first, last = D0 + timedelta(days=start), D0 + timedelta(days=end)
+        as_keys.apply(daily, first, last)
+        as_numbered.apply(daily, first, last)
+        assert as_numbered.history.equals(as_labels(as_numbers(as_keys.history)))
+
+
+def test_the_stage_representation_joins_on_one_packed_key() -> None:
+    stays = daily_pieces(daily_frame({"a": ["x", "y"], "c": ["z", "z"]}))
+    assert [key.meta.output_name() for key in _identity(as_labels(as_numbers(stays)))] == ["_identity"]
+    assert [key.meta.output_name() for key in _identity(as_labels(stays))] == list(IDENTITY)
+    assert [key.meta.output_name() for key in _identity(as_numbers(stays))] == list(IDENTITY)
 
 
 @hyp_settings(max_examples=60, deadline=None)
