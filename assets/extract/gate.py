@@ -110,7 +110,8 @@ def _schema_reasons(typed: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.S
     would otherwise collect a second, misleading "null" failure for the same cell.
     """
     positions = typed.with_row_index("position").filter(pl.col(REASON).list.len() == 0)["position"]
-    no_failures = pl.Series(REASON, [[]] * typed.height, dtype=pl.List(pl.String))
+    # Built by polars, not from a Python list of empty lists (a quarter second per 80k-row day).
+    no_failures = pl.select(pl.repeat(pl.lit([], pl.List(pl.String)), typed.height).alias(REASON)).to_series()
     try:
         model.validate(typed[positions].drop(REASON), lazy=True)
         return no_failures
