@@ -1,8 +1,21 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window_replace',
+        unique_key='event_id',
+        on_schema_change='fail',
+        meta={'window_column': 'loaded_date'}
+    )
+}}
+
+-- A table, not a view: at two years (50 M events) every reader and every test of a view re-ran the
+-- deduplication below over the whole window; built once per run, they scan its result instead.
 with
 
 source as (
 
     select * from {{ source('bronze', 'events') }}
+    where {{ segments_window_filter('dt') }}
 
 ),
 
