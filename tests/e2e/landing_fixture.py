@@ -107,6 +107,7 @@ EVENTS = {
         ),
         _event("e11", "c1", "survey_response", "2025-09-03T13:00:00Z", "web", csat_score=5),
         _event("e12", "c2", "survey_response", "2025-09-03T14:00:00Z", "email", csat_score=2),
+        _event("e1", "c1", "page_view", "2025-09-01T10:00:00Z", "web"),  # re-delivered: day 1 has it
     ],
 }
 

@@ -311,6 +311,24 @@ def test_day_by_day_equals_one_backfill_run(
     assert_published_equal(settings, backfilled[1])
 
 
+def test_a_redelivered_event_is_stored_once_at_its_first_delivery_in_any_order(
+    pipeline: tuple[Settings, Runner],
+) -> None:
+    """e1 arrives on day 1 and again on day 3. stg_events is incremental: built day 3 first, it keeps
+    day 3's copy (day 1 is not extracted yet); building day 1 later replaces it (unique_key)."""
+    settings, run = pipeline
+
+    def deliveries_of_e1() -> list[date]:
+        with duckdb.connect(str(settings.work_db), read_only=True) as conn:
+            rows = conn.execute("select loaded_date from stg_events where event_id = 'e1'").fetchall()
+        return [row[0] for row in rows]
+
+    assert run(DAYS[2], DAYS[2]).success
+    assert deliveries_of_e1() == [DAYS[2]]
+    assert run(DAYS[0], DAYS[1]).success
+    assert deliveries_of_e1() == [DAYS[0]]
+
+
 def test_dagster_cli_backfills_a_range_in_one_run(
     pipeline: tuple[Settings, Runner], backfilled: tuple[Path, dict[str, pl.DataFrame]], tmp_path: Path
 ) -> None:
