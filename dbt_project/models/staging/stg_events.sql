@@ -19,8 +19,8 @@ source as (
 
 ),
 
--- second import of the same source (keys only): a CTE referenced twice would be materialised by DuckDB,
--- which reads every partition before the mart's loaded_date filter could prune them
+-- second import of the same source (keys only, every partition): a CTE referenced twice would be
+-- materialised by DuckDB, which would read every partition's full rows instead of the window's
 earlier_delivery_keys as (
 
     select
