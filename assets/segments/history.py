@@ -187,6 +187,8 @@ def _continuing(
 
 
 IDENTITY = (*KEYS, "segment")
+# The categorical columns of IDENTITY, packed by their codes.
+PACKED_LABELS = ("family", "segment")
 CUSTOMER_NUMBER_TYPES = (pl.UInt8, pl.UInt16, pl.UInt32)
 CODE_LIMIT = 1 << 16
 
@@ -200,7 +202,7 @@ def _identity(*frames: pl.DataFrame) -> list[pl.Expr]:
     three columns and four times faster than hashing them. Other frames join on the columns.
     """
     if all(_packable(frame) for frame in frames):
-        code = [pl.col(name).to_physical().cast(pl.UInt64) for name in ("family", "segment")]
+        code = [pl.col(name).to_physical().cast(pl.UInt64) for name in PACKED_LABELS]
         packed = (
             pl.col("customer_key").cast(pl.UInt64) * (CODE_LIMIT * CODE_LIMIT)
             + code[0] * CODE_LIMIT
@@ -214,10 +216,10 @@ def _packable(frame: pl.DataFrame) -> bool:
     schema = frame.schema
     if schema["customer_key"] not in CUSTOMER_NUMBER_TYPES:
         return False
-    if any(schema[name] != pl.Categorical for name in ("family", "segment")):
+    if any(schema[name] != pl.Categorical for name in PACKED_LABELS):
         return False
     # Codes are process-wide (polars' global categories): small in practice, but not guaranteed.
-    highest = frame.select(pl.max_horizontal(pl.col("family", "segment").to_physical().max())).item()
+    highest = frame.select(pl.max_horizontal(pl.col(PACKED_LABELS).to_physical().max())).item()
     return highest is None or highest < CODE_LIMIT
 
 
