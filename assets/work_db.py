@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
+import dagster as dg
 import duckdb
 import polars as pl
 
@@ -244,11 +245,21 @@ def exposure_outcomes(conn: duckdb.DuckDBPyConnection, as_of: date, window_days:
 
 
 @contextmanager
-def memory_limit(conn: duckdb.DuckDBPyConnection, limit: str, restore: str) -> Iterator[None]:
+def memory_limit(conn: duckdb.DuckDBPyConnection, limit: str, restore: str, setting: str) -> Iterator[None]:
     """DuckDB capped at `limit` inside the block and at `restore` after: the cap belongs to the
-    database instance, which the run's other steps share. Both come validated from settings."""
+    database instance, which the run's other steps share. Both come validated from settings.
+
+    Running out of the cap is final for the step: a retry would start its range again at the first
+    day (hours into a long backfill) and meet the same cap, so it fails naming the setting to raise.
+    """
     conn.execute(f"set memory_limit = '{limit}'")
     try:
         yield
+    except duckdb.OutOfMemoryException as error:
+        raise dg.Failure(
+            description=f"DuckDB needed more than its {limit} cap (operations.{setting}, env "
+            f"SEGMENTS_OPERATIONS__{setting.upper()}); raise it and rerun the range: {error}",
+            allow_retries=False,
+        ) from error
     finally:
         conn.execute(f"set memory_limit = '{restore}'")

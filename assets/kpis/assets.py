@@ -62,7 +62,12 @@ def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> 
     operations = settings.operations
     with (
         work_db.get_connection() as conn,
-        memory_limit(conn, operations.segment_duckdb_memory_limit, operations.duckdb_memory_limit),
+        memory_limit(
+            conn,
+            operations.segment_duckdb_memory_limit,
+            operations.duckdb_memory_limit,
+            setting="segment_duckdb_memory_limit",
+        ),
     ):
         # One membership row per customer and day: chunk the range so memory follows the customer
         # base, not the length of the backfill.

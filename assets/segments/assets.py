@@ -24,6 +24,7 @@ from assets.segments.engine import (
 from assets.segments.features import FeatureWindows, LifetimeBase, lifetime_as_of
 from assets.segments.history import as_labels, daily_pieces, rebuild_from_pieces
 from assets.segments.store import (
+    checkpoint,
     customer_numbers,
     ensure_tables,
     processed_through,
@@ -211,7 +212,12 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
     rewritten = 0
     with (
         work_db.get_connection() as conn,
-        memory_limit(conn, operations.segment_duckdb_memory_limit, operations.duckdb_memory_limit),
+        memory_limit(
+            conn,
+            operations.segment_duckdb_memory_limit,
+            operations.duckdb_memory_limit,
+            setting="segment_duckdb_memory_limit",
+        ),
     ):
         ensure_tables(conn)
         numbers = customer_numbers(conn, days[0])
@@ -266,6 +272,9 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
                 return
             replace_stays(conn, chunk[0], chunk[-1], rewrite, numbers)
             laps.lap("write")
+            if not checkpoint(conn):
+                context.log.warning(f"segment_history {span}: another transaction is open, no checkpoint")
+            laps.lap("checkpoint")
             touched = rewrite.touching_after(chunk[-1] + timedelta(days=1))
             base = LifetimeBase(
                 chunk[-1], lifetime_as_of(block.orders.lazy(), chunk[-1], base).collect().lazy()
