@@ -60,40 +60,50 @@ def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> 
     settings = get_settings()
     days = partition_days(context)
     operations = settings.operations
-    with (
-        work_db.get_connection() as conn,
-        memory_limit(
+    with work_db.get_connection() as conn:
+        with memory_limit(
             conn,
             operations.segment_duckdb_memory_limit,
             operations.duckdb_memory_limit,
             setting="segment_duckdb_memory_limit",
-        ),
-    ):
-        # One membership row per customer and day: chunk the range so memory follows the customer
-        # base, not the length of the backfill.
-        # Customers as numbers, as in the segment stage: a chunk is a million customers x 12 days.
-        numbers = customer_numbers(conn, days[0])
-        size = days_per_chunk(numbers.customers, operations.segment_chunk_memberships, len(days))
-        daily_rows, revenue, order_count = 0, 0.0, 0
-        for chunk in chunks(days, size):
+        ):
+            # One membership row per customer and day: chunk the range so memory follows the customer
+            # base, not the length of the backfill.
+            # Customers as numbers, as in the segment stage: a chunk is a million customers x 12 days.
+            numbers = customer_numbers(conn, days[0])
+            size = days_per_chunk(numbers.customers, operations.segment_chunk_memberships, len(days))
+            daily_rows, revenue, order_count = 0, 0.0, 0
+            for chunk in chunks(days, size):
+                laps = Laps()
+                activity = daily_activity(conn, chunk[0], chunk[-1], numbers)
+                members = segments_by_day(conn, chunk[0], chunk[-1], numbers)
+                kpis = compute_segment_kpis(members, activity).collect()
+                laps.lap("rollups")
+                for (day,), frame in kpis.group_by("as_of_date"):
+                    replace_partition(frame, settings.gold_dir, DATASET, day)
+                laps.lap("write")
+                totals = kpis.filter(pl.col("segment") == ALL_SEGMENTS)
+                daily_rows += kpis.height
+                revenue += float(totals["revenue_eur"].sum())
+                order_count += int(totals["orders"].sum())
+                context.log.info(f"segment_kpis {chunk[0]}..{chunk[-1]}: {laps} ({memory_note(conn)})")
+            del activity, members, kpis, totals
+        # After the chunks the stage holds no frames beside DuckDB, and its two largest inputs come
+        # next: every order known by the last day (cohorts) and every exposure with its RFM segment
+        # on the exposure day (a range join over the whole segment_history). At two years of a
+        # million customers that join ran out of the 1 GB cap, so these reads get the general one.
+        general = operations.duckdb_memory_limit
+        with memory_limit(conn, general, general, setting="duckdb_memory_limit"):
             laps = Laps()
-            activity = daily_activity(conn, chunk[0], chunk[-1], numbers)
-            members = segments_by_day(conn, chunk[0], chunk[-1], numbers)
-            kpis = compute_segment_kpis(members, activity).collect()
-            laps.lap("rollups")
-            for (day,), frame in kpis.group_by("as_of_date"):
-                replace_partition(frame, settings.gold_dir, DATASET, day)
-            laps.lap("write")
-            totals = kpis.filter(pl.col("segment") == ALL_SEGMENTS)
-            daily_rows += kpis.height
-            revenue += float(totals["revenue_eur"].sum())
-            order_count += int(totals["orders"].sum())
-            context.log.info(f"segment_kpis {chunk[0]}..{chunk[-1]}: {laps} ({memory_note(conn)})")
-        del activity, members, kpis, totals
-        # Read after the chunks, not beside them: every order known by the last day (cohorts) and
-        # every exposure (experiments) are the stage's largest inputs.
-        orders = order_history(conn, days[-1]).collect()
-        exposures = exposure_outcomes(conn, days[-1], settings.experiments.conversion_window_days).collect()
+            orders = order_history(conn, days[-1]).collect()
+            laps.lap("orders")
+            window_days = settings.experiments.conversion_window_days
+            exposures = exposure_outcomes(conn, days[-1], window_days).collect()
+            laps.lap("exposures")
+            context.log.info(
+                f"segment_kpis: {orders.height} orders, {exposures.height} exposures read in {laps} "
+                f"({memory_note(conn)})"
+            )
     retention = cohort_retention(orders.lazy(), days[-1]).collect()
     replace_partition(retention, settings.gold_dir, RETENTION_DATASET, days[-1])
     judged = exposures.lazy().filter(pl.col("is_judged"))
