@@ -148,10 +148,10 @@ def checkpoint(conn: duckdb.DuckDBPyConnection) -> bool:
     """Write what the last chunks changed into the database file. False if DuckDB refuses (another
     transaction is open): that only postpones it, the change is committed either way.
 
-    DuckDB checkpoints by WAL size on its own, every 8 to 13 days of a million-customer backfill,
-    and until then keeps those days' appended and deleted rows in the capped buffer pool: it sat at
-    850-910 MB of the segment stage's 953 MB, and day 373 of a two-year backfill ran out in the
-    delete. After a checkpoint per day (about 0.6 s) it held 550-630 MB.
+    DuckDB checkpoints by WAL size on its own, every 8 to 13 days of a million-customer backfill.
+    Between those checkpoints the buffer pool sat at 850-910 MB of the segment stage's 953 MB cap,
+    and day 373 of a two-year backfill ran out in the delete; with a checkpoint per day (about
+    0.6 s) it held 550-630 MB.
     """
     try:
         conn.execute("checkpoint")
