@@ -9,12 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
 import polars as pl
 
 from assets.customer_ids import CustomerNumbers, read_frame
+
+if TYPE_CHECKING:
+    from orchestration.settings import OperationsSettings
 
 COMPLETED_ORDERS = """
     select customer_key, order_date, loaded_date, is_completed, net_amount_eur::double as net_amount_eur
@@ -245,13 +249,16 @@ def exposure_outcomes(conn: duckdb.DuckDBPyConnection, as_of: date, window_days:
 
 
 @contextmanager
-def memory_limit(conn: duckdb.DuckDBPyConnection, limit: str, restore: str, setting: str) -> Iterator[None]:
-    """DuckDB capped at `limit` inside the block and at `restore` after: the cap belongs to the
-    database instance, which the run's other steps share. Both come validated from settings.
+def memory_limit(
+    conn: duckdb.DuckDBPyConnection, operations: OperationsSettings, setting: str
+) -> Iterator[None]:
+    """DuckDB capped at `operations.<setting>` inside the block and at `operations.duckdb_memory_limit`
+    after: the cap belongs to the database instance, which the run's other steps share.
 
     Running out of the cap is final for the step: a retry would start its range again at the first
     day (hours into a long backfill) and meet the same cap, so it fails naming the setting to raise.
     """
+    limit = getattr(operations, setting)
     conn.execute(f"set memory_limit = '{limit}'")
     try:
         yield
@@ -262,4 +269,4 @@ def memory_limit(conn: duckdb.DuckDBPyConnection, limit: str, restore: str, sett
             allow_retries=False,
         ) from error
     finally:
-        conn.execute(f"set memory_limit = '{restore}'")
+        conn.execute(f"set memory_limit = '{operations.duckdb_memory_limit}'")

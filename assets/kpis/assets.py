@@ -61,12 +61,7 @@ def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> 
     days = partition_days(context)
     operations = settings.operations
     with work_db.get_connection() as conn:
-        with memory_limit(
-            conn,
-            operations.segment_duckdb_memory_limit,
-            operations.duckdb_memory_limit,
-            setting="segment_duckdb_memory_limit",
-        ):
+        with memory_limit(conn, operations, "segment_duckdb_memory_limit"):
             # One membership row per customer and day: chunk the range so memory follows the customer
             # base, not the length of the backfill.
             # Customers as numbers, as in the segment stage: a chunk is a million customers x 12 days.
@@ -92,8 +87,7 @@ def segment_kpis(context: dg.AssetExecutionContext, work_db: DuckDBResource) -> 
         # next: every order known by the last day (cohorts) and every exposure with its RFM segment
         # on the exposure day (a range join over the whole segment_history). At two years of a
         # million customers that join ran out of the 1 GB cap, so these reads get the general one.
-        general = operations.duckdb_memory_limit
-        with memory_limit(conn, general, general, setting="duckdb_memory_limit"):
+        with memory_limit(conn, operations, "duckdb_memory_limit"):
             laps = Laps()
             orders = order_history(conn, days[-1]).collect()
             laps.lap("orders")

@@ -212,12 +212,7 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
     rewritten = 0
     with (
         work_db.get_connection() as conn,
-        memory_limit(
-            conn,
-            operations.segment_duckdb_memory_limit,
-            operations.duckdb_memory_limit,
-            setting="segment_duckdb_memory_limit",
-        ),
+        memory_limit(conn, operations, "segment_duckdb_memory_limit"),
     ):
         ensure_tables(conn)
         numbers = customer_numbers(conn, days[0])

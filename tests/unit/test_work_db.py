@@ -7,6 +7,13 @@ import duckdb
 import pytest
 
 from assets.work_db import memory_limit, scalar
+from orchestration.settings import OperationsSettings, get_settings
+
+
+def _operations(segment_cap: str) -> OperationsSettings:
+    return get_settings().operations.model_copy(
+        update={"segment_duckdb_memory_limit": segment_cap, "duckdb_memory_limit": "4GB"}
+    )
 
 
 def _limit(conn: duckdb.DuckDBPyConnection) -> str:
@@ -17,10 +24,10 @@ def test_memory_limit_lowers_the_cap_inside_and_restores_the_configured_one_afte
     conn = duckdb.connect()
     conn.execute("set memory_limit = '4GB'")
     configured = _limit(conn)
-    with memory_limit(conn, "1GB", "4GB", setting="segment_duckdb_memory_limit"):
+    with memory_limit(conn, _operations("1GB"), "segment_duckdb_memory_limit"):
         assert _limit(conn) == "953.6 MiB"  # 1 GB in DuckDB's binary units
     assert _limit(conn) == configured
-    with pytest.raises(RuntimeError), memory_limit(conn, "512MB", "4GB", setting="duckdb_memory_limit"):
+    with pytest.raises(RuntimeError), memory_limit(conn, _operations("512MB"), "segment_duckdb_memory_limit"):
         raise RuntimeError("a failing chunk")
     assert _limit(conn) == configured
 
@@ -29,7 +36,7 @@ def test_running_out_of_the_cap_fails_the_step_for_good_naming_the_setting() -> 
     conn = duckdb.connect()
     with (
         pytest.raises(dg.Failure) as failure,
-        memory_limit(conn, "16MB", "4GB", setting="segment_duckdb_memory_limit"),
+        memory_limit(conn, _operations("16MB"), "segment_duckdb_memory_limit"),
     ):
         # No temp directory to spill to: an in-memory database must hold the whole sort.
         conn.execute("set temp_directory = ''")
