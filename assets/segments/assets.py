@@ -24,6 +24,7 @@ from assets.segments.engine import (
 from assets.segments.features import FeatureWindows, LifetimeBase, lifetime_as_of
 from assets.segments.history import as_labels, daily_pieces, rebuild_from_pieces
 from assets.segments.store import (
+    Restart,
     checkpoint,
     customer_numbers,
     ensure_tables,
@@ -229,7 +230,17 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
         context.log.info(f"segment_history: {len(days)} day(s) in chunks of {size}")
         # Read once: each chunk's rewrite says what the next chunk finds, so a one-day chunk at a
         # million customers does not reread every open stay (nor scan the whole history) per day.
-        touched = as_labels(stays_touching(conn, days[0], numbers))
+        restart = Restart.for_range(conn, days[0], days[-1])
+        if restart is None:
+            touched = as_labels(stays_touching(conn, days[0], numbers))
+            processed = processed_through(conn)
+        else:
+            touched = as_labels(restart.open_stays(conn, numbers))
+            processed = restart.before
+            context.log.info(
+                f"segment_history: the range reaches the end of the stored history; its first chunk "
+                f"sets the store back to {restart.before or 'before its first day'}"
+            )
         block: BlockRows | None = None
         for chunk in chunks(days, size):
             laps = Laps()
@@ -250,7 +261,7 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
             fresh = as_labels(daily_pieces(daily))
             del daily  # the pieces say the same: holding both would add a day of memberships to the peak
             laps.lap("pieces")
-            rewrite = rebuild_from_pieces(touched, fresh, chunk[0], chunk[-1], processed_through(conn))
+            rewrite = rebuild_from_pieces(touched, fresh, chunk[0], chunk[-1], processed)
             del fresh
             laps.lap("rewrite")
             check = gate_chunk(summary, rewrite.stays, catalog, len(chunk))
@@ -265,7 +276,8 @@ def segment_history(context: dg.AssetExecutionContext, work_db: DuckDBResource):
                     metadata=check.metadata,
                 )
                 return
-            replace_stays(conn, chunk[0], chunk[-1], rewrite, numbers)
+            replace_stays(conn, chunk[0], chunk[-1], rewrite, numbers, restart)
+            restart, processed = None, processed_through(conn)
             laps.lap("write")
             if not checkpoint(conn):
                 context.log.warning(f"segment_history {span}: another transaction is open, no checkpoint")

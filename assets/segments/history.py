@@ -118,6 +118,19 @@ def touching(first: date) -> pl.Expr:
     return pl.col("valid_to").is_null() | (pl.col("valid_to") >= first)
 
 
+def set_back(stays: pl.DataFrame, before: date | None) -> pl.DataFrame:
+    """The stays as they stood when `before` was the latest day processed (None: before any day).
+
+    Stays that began after it are dropped and stays that closed after it are open again: exactly
+    the history that processing only the days up to `before` gives (`store.Restart` in SQL).
+    """
+    if before is None:
+        return stays.clear()
+    return stays.filter(pl.col("valid_from") <= before).with_columns(
+        pl.when(pl.col("valid_to") > before).then(None).otherwise(pl.col("valid_to")).alias("valid_to")
+    )
+
+
 def rebuild_stays(
     affected: pl.DataFrame, daily: pl.DataFrame, first: date, last: date, processed_through: date | None
 ) -> StayRewrite:

@@ -293,13 +293,18 @@ def test_sample_window_publishes_hand_computed_results(
     assert customers["marketing_consent"].null_count() == 1  # c5: never in the CRM
 
 
-def test_rerunning_a_partition_changes_nothing(pipeline_after_backfill: tuple[Settings, Runner]) -> None:
+def test_rerunning_a_partition_or_the_whole_range_changes_nothing(
+    pipeline_after_backfill: tuple[Settings, Runner],
+) -> None:
+    """An older day is stitched into the stored history; the newest day and the whole range again
+    set the stored history back to the day before them (`store.Restart`) and rebuild it."""
     settings, run = pipeline_after_backfill
     before = snapshot(settings)
     assert run(DAYS[1], DAYS[1]).success
     assert run(DAYS[-1], DAYS[-1]).success
+    assert run(DAYS[0], DAYS[-1]).success
     assert_published_equal(settings, before)
-    assert published(settings, "publish_log", "published_at").height == 3
+    assert published(settings, "publish_log", "published_at").height == 4
 
 
 def test_day_by_day_equals_one_backfill_run(

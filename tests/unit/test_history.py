@@ -21,6 +21,7 @@ from assets.segments.history import (
     membership_on,
     rebuild_from_pieces,
     rebuild_stays,
+    set_back,
     touching,
 )
 
@@ -213,6 +214,41 @@ def test_history_is_canonical_whatever_the_processing_order(scenario: tuple[pl.D
             expected.select("customer_key", "segment").rows()
         )
     assert one_backfill.columns == list(STAY_COLUMNS)
+
+
+@hyp_settings(max_examples=80, deadline=None)
+@given(scenarios(), st.data())
+def test_setting_back_gives_the_history_of_the_days_up_to_then(
+    scenario: tuple[pl.DataFrame, int, list], data: st.DataObject
+) -> None:
+    """`set_back` (what `store.Restart` does in SQL) to the latest processed day before a cut gives
+    the history of only the days up to it, gaps of unprocessed days included; a range from the cut
+    to the end, run on that, gives the history of everything processed."""
+    daily, days, ranges = scenario
+    processed = ranges[: data.draw(st.integers(1, len(ranges)))]  # the rest are never processed
+    cut = data.draw(st.integers(0, days - 1))
+
+    def up_to_cut() -> Store:
+        store = Store()
+        for start, end in processed:
+            if start < cut:
+                store.apply(daily, D0 + timedelta(days=start), D0 + timedelta(days=min(end, cut - 1)))
+        return store
+
+    store = Store()
+    for start, end in processed:
+        store.apply(daily, D0 + timedelta(days=start), D0 + timedelta(days=end))
+    done_before_cut = [day for start, end in processed for day in range(start, end + 1) if day < cut]
+    before = D0 + timedelta(days=max(done_before_cut)) if done_before_cut else None
+    expected = up_to_cut()
+    assert set_back(store.history, before).equals(expected.history)
+    assert expected.processed_through == before
+
+    last = D0 + timedelta(days=max(end for _, end in processed))
+    if last >= D0 + timedelta(days=cut):  # the restart of a range from the cut through the end
+        store.history, store.processed_through = set_back(store.history, before), before
+        restarted = store.apply(daily, D0 + timedelta(days=cut), last).history
+        assert restarted.equals(expected.apply(daily, D0 + timedelta(days=cut), last).history)
 
 
 @hyp_settings(max_examples=60, deadline=None)
