@@ -75,7 +75,7 @@ class CustomerNumbers:
 def read_frame(
     conn: duckdb.DuckDBPyConnection,
     sql: str,
-    params: list[object],
+    params: list[object] | dict[str, object],
     numbers: CustomerNumbers | None,
     source: str,
 ) -> pl.DataFrame:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import dagster as dg
 import duckdb
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
-from assets.work_db import memory_limit, scalar
+from assets.segments.store import ensure_tables
+from assets.work_db import memory_limit, scalar, segments_by_day
 from orchestration.settings import OperationsSettings, get_settings
 
 
@@ -45,3 +51,61 @@ def test_running_out_of_the_cap_fails_the_step_for_good_naming_the_setting() -> 
     assert "16MB cap (operations.segment_duckdb_memory_limit" in failure.value.description
     assert "SEGMENTS_OPERATIONS__SEGMENT_DUCKDB_MEMORY_LIMIT" in failure.value.description
     assert _limit(conn) == "3.7 GiB"
+
+
+# Each day's segments as the plain range join over every stored stay (what SEGMENTS_BY_DAY was
+# before it cut the stays to the range first).
+NAIVE_SEGMENTS_BY_DAY = """
+    with days as (select unnest(generate_series(?::date, ?::date, interval 1 day))::date as as_of_date)
+    select days.as_of_date, rfm.customer_key, rfm.segment, lifecycle.segment, loyalty.segment
+    from days
+    join segment_history as rfm on rfm.family = 'rfm' and rfm.valid_from <= days.as_of_date
+        and (rfm.valid_to is null or rfm.valid_to > days.as_of_date)
+    left join segment_history as lifecycle on lifecycle.family = 'lifecycle'
+        and lifecycle.customer_key = rfm.customer_key and lifecycle.valid_from <= days.as_of_date
+        and (lifecycle.valid_to is null or lifecycle.valid_to > days.as_of_date)
+    left join segment_history as loyalty on loyalty.family = 'loyalty'
+        and loyalty.customer_key = rfm.customer_key and loyalty.valid_from <= days.as_of_date
+        and (loyalty.valid_to is null or loyalty.valid_to > days.as_of_date)
+"""
+D0 = date(2025, 1, 1)
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[tuple[str, str, str, date, date | None]]:
+    """Gap-free or gapped stays of a few customers in the three families the KPIs read and one
+    they do not."""
+    stays = []
+    for customer in "abcd"[: draw(st.integers(1, 4))]:
+        for family in ("rfm", "lifecycle", "loyalty", "channel"):
+            day = draw(st.integers(0, 20))
+            for _ in range(draw(st.integers(0, 4))):
+                length = draw(st.integers(1, 15))
+                is_open = draw(st.booleans())
+                segment = draw(st.sampled_from("xyz"))
+                end = None if is_open else D0 + timedelta(days=day + length)
+                stays.append((customer, family, segment, D0 + timedelta(days=day), end))
+                if is_open:
+                    break
+                day += length + draw(st.integers(0, 3))
+    return stays
+
+
+@hyp_settings(max_examples=60, deadline=None)
+@given(histories(), st.integers(0, 60), st.integers(0, 20))
+def test_segments_by_day_equal_the_range_join_over_every_stored_stay(
+    stays: list[tuple[str, str, str, date, date | None]], start: int, length: int
+) -> None:
+    conn = duckdb.connect()
+    ensure_tables(conn)
+    for stay in stays:
+        conn.execute(
+            "insert into segment_history (customer_key, family, segment, valid_from, valid_to) "
+            "values (?, ?, ?, ?, ?)",
+            stay,
+        )
+    first, last = D0 + timedelta(days=start), D0 + timedelta(days=start + length)
+    expected = sorted(conn.execute(NAIVE_SEGMENTS_BY_DAY, [first, last]).fetchall(), key=repr)
+    got = segments_by_day(conn, first, last).collect()
+    assert got.columns == ["as_of_date", "customer_key", "segment", "lifecycle", "loyalty"]
+    assert sorted(got.rows(), key=repr) == expected
