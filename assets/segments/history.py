@@ -249,6 +249,14 @@ def _stitch(
         pl.max_horizontal("valid_from", pl.lit(end)).alias("valid_from")
     )
     pieces = pl.concat([before, fresh, after]).sort(*KEYS, "valid_from")
+    # Every stored stay touching the range or later was read, so the stay before a pair's earliest
+    # one ended before the range: it precedes the pair's first stay of the set too, even when a
+    # fresh piece comes first (a gap of unprocessed days filled after the days beyond it).
+    predecessors = (
+        stored.sort(*KEYS, "valid_from")
+        .unique(KEYS, keep="first", maintain_order=False)
+        .select(*KEYS, pl.col("previous_segment").alias("_predecessor"))
+    )
     same_keys = same_keys_as_previous_row()
     continues = (
         same_keys
@@ -265,15 +273,18 @@ def _stitch(
     # row has other keys, its latest the one whose next row has other keys.
     is_first = ~pl.col("_same_keys")
     is_last = ~pl.col("_same_keys").shift(-1).fill_null(False)
-    return merged.with_columns(
-        # The first stay of the set keeps the predecessor stored with it (that stay is not reread).
-        pl.when(is_first)
-        .then(pl.col("previous_segment"))
-        .otherwise(pl.col("segment").shift(1))
-        .alias("previous_segment"),
-        # The latest stay of every customer runs on until the data says otherwise.
-        pl.when(is_last).then(None).otherwise(pl.col("valid_to")).alias("valid_to"),
-    ).select(STAY_COLUMNS)
+    return (
+        merged.join(predecessors, on=KEYS, how="left", maintain_order="left")
+        .with_columns(
+            pl.when(is_first)
+            .then(pl.col("_predecessor"))
+            .otherwise(pl.col("segment").shift(1))
+            .alias("previous_segment"),
+            # The latest stay of every customer runs on until the data says otherwise.
+            pl.when(is_last).then(None).otherwise(pl.col("valid_to")).alias("valid_to"),
+        )
+        .select(STAY_COLUMNS)
+    )
 
 
 def membership_on(history: pl.LazyFrame, day: date) -> pl.LazyFrame:

@@ -162,6 +162,20 @@ def test_a_day_after_unprocessed_days_closes_every_open_stay() -> None:
     assert history.select("valid_from", "valid_to").rows() == [(day(0), day(1)), (day(3), None)]
 
 
+def test_filling_a_gap_after_the_days_beyond_it_keeps_the_predecessor_of_the_stay() -> None:
+    """Day 3 processed after day 4, day 2 never: the stay from day 3 follows the one that ended on day 1."""
+    daily = daily_frame({"a": ["x", "y", "y", "y", "y"]})
+    store = Store()
+    for offset in (0, 1, 4, 3):
+        store.apply(daily, D0 + timedelta(days=offset), D0 + timedelta(days=offset))
+    day = lambda n: D0 + timedelta(days=n)  # noqa: E731
+    assert store.history.select("segment", "valid_from", "valid_to", "previous_segment").rows() == [
+        ("x", day(0), day(1), None),
+        ("y", day(1), day(2), "x"),
+        ("y", day(3), None, "y"),
+    ]
+
+
 segments = st.lists(st.sampled_from("xyz"), min_size=1, max_size=12)
 
 
