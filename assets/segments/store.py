@@ -5,6 +5,13 @@ days have been processed, so a crash leaves either the old history or the new on
 state (per-customer order aggregates through one day) is written in its own transaction after the
 history; a crash in between leaves an older state, which the next run simply does not use.
 
+`segment_history` is a view over two tables: the open stays (one per customer and family at most)
+and the closed ones. A day's write deletes and inserts among the open stays, and touches the closed
+ones only where a rerun of older days reaches them (`valid_to >= first`, which the closed table's
+zone maps answer without reading most of it, since stays close in the order days are processed).
+In one table the same delete scanned the whole history every day: 1.97 s of an 8.3 s day at two
+years of a million customers, and growing.
+
 Every rewrite of the history is logged (`segment_history_writes`: a running number and the first
 day it rewrote) in the same transaction, under an id the store gets when it is created. The publish
 remembers the last write it included, so the next one replaces only the stays that can have
@@ -24,7 +31,9 @@ from assets.segments.features import LIFETIME_COLUMNS, LifetimeBase
 from assets.segments.history import KEYS, STAY_COLUMNS, StayRewrite
 from assets.work_db import scalar
 
-HISTORY_TABLE = "segment_history"
+HISTORY_TABLE = "segment_history"  # a view: CLOSED_TABLE union all OPEN_TABLE
+OPEN_TABLE = "segment_stays_open"
+CLOSED_TABLE = "segment_stays_closed"
 PROCESSED_TABLE = "segment_days_processed"
 LIFETIME_TABLE = "customer_lifetime_state"
 LIFETIME_THROUGH_TABLE = "customer_lifetime_state_through"
@@ -33,8 +42,7 @@ STORE_ID_TABLE = "segment_store_id"
 # The stays a range starting on the bound day can change (`history.touching` in polars).
 TOUCHING_SQL = "(valid_to is null or valid_to >= ?)"
 
-_DDL = f"""
-create table if not exists {HISTORY_TABLE} (
+_STAY_DDL = """
     customer_key varchar not null,
     family varchar not null,
     segment varchar not null,
@@ -44,8 +52,11 @@ create table if not exists {HISTORY_TABLE} (
     monetary_score tinyint,
     valid_from date not null,
     valid_to date,
-    previous_segment varchar
-);
+    previous_segment varchar,
+"""
+_DDL = f"""
+create table if not exists {OPEN_TABLE} ({_STAY_DDL} check (valid_to is null));
+create table if not exists {CLOSED_TABLE} ({_STAY_DDL} check (valid_to is not null));
 create table if not exists {PROCESSED_TABLE} (as_of_date date primary key);
 create table if not exists {LIFETIME_TABLE} (
     customer_key varchar primary key,
@@ -62,14 +73,37 @@ create table if not exists {WRITES_TABLE} (
 );
 create table if not exists {STORE_ID_TABLE} (store_id varchar not null);
 """
+_VIEW = f"""create view {HISTORY_TABLE} as
+    select * from {CLOSED_TABLE} union all select * from {OPEN_TABLE}"""
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    conn.execute(_DDL)
-    conn.execute(
-        f"""insert into {STORE_ID_TABLE}
-        select uuid()::varchar where not exists (select 1 from {STORE_ID_TABLE})"""
+    """Create the store's tables, or bring a store written before the open/closed split to it."""
+    history_kind = scalar(
+        conn,
+        """select max(table_type) from information_schema.tables
+        where table_catalog = current_database() and table_name = ?""",
+        [HISTORY_TABLE],
     )
+    try:
+        conn.execute("begin transaction")
+        conn.execute(_DDL)
+        if history_kind == "BASE TABLE":
+            conn.execute(f"insert into {OPEN_TABLE} select * from {HISTORY_TABLE} where valid_to is null")
+            conn.execute(
+                f"insert into {CLOSED_TABLE} select * from {HISTORY_TABLE} where valid_to is not null"
+            )
+            conn.execute(f"drop table {HISTORY_TABLE}")
+        if history_kind != "VIEW":
+            conn.execute(_VIEW)
+        conn.execute(
+            f"""insert into {STORE_ID_TABLE}
+            select uuid()::varchar where not exists (select 1 from {STORE_ID_TABLE})"""
+        )
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
 
 
 def processed_through(conn: duckdb.DuckDBPyConnection) -> date | None:
@@ -149,9 +183,16 @@ class Restart:
 
     def set_back(self, conn: duckdb.DuckDBPyConnection) -> None:
         """In the caller's transaction."""
-        conn.execute(f"delete from {HISTORY_TABLE} where valid_from > ?", [self._floor])
-        conn.execute(f"update {HISTORY_TABLE} set valid_to = null where valid_to > ?", [self._floor])
-        conn.execute(f"delete from {PROCESSED_TABLE} where as_of_date > ?", [self._floor])
+        floor = [self._floor]
+        for table in (OPEN_TABLE, CLOSED_TABLE):
+            conn.execute(f"delete from {table} where valid_from > ?", floor)
+        conn.execute(
+            f"""insert into {OPEN_TABLE}
+            select * replace (null::date as valid_to) from {CLOSED_TABLE} where valid_to > ?""",
+            floor,
+        )
+        conn.execute(f"delete from {CLOSED_TABLE} where valid_to > ?", floor)
+        conn.execute(f"delete from {PROCESSED_TABLE} where as_of_date > ?", floor)
 
 
 def replace_stays(
@@ -171,12 +212,19 @@ def replace_stays(
         conn.execute("begin transaction")
         if restart is not None:
             restart.set_back(conn)
+        pairs = _keyed("rewritten_pairs", numbers)
         conn.execute(
-            f"""delete from {HISTORY_TABLE} h using ({_keyed("rewritten_pairs", numbers)}) p
-            where h.customer_key = p.customer_key and h.family = p.family and {TOUCHING_SQL}""",
+            f"""delete from {OPEN_TABLE} h using ({pairs}) p
+            where h.customer_key = p.customer_key and h.family = p.family"""
+        )
+        conn.execute(
+            f"""delete from {CLOSED_TABLE} h using ({pairs}) p
+            where h.customer_key = p.customer_key and h.family = p.family and h.valid_to >= ?""",
             [first],
         )
-        conn.execute(f"insert into {HISTORY_TABLE} {_keyed('rebuilt_stays', numbers)}")
+        rebuilt = _keyed("rebuilt_stays", numbers)
+        conn.execute(f"insert into {OPEN_TABLE} select * from ({rebuilt}) where valid_to is null")
+        conn.execute(f"insert into {CLOSED_TABLE} select * from ({rebuilt}) where valid_to is not null")
         conn.execute(
             f"""insert into {WRITES_TABLE}
             select coalesce(max(write_no), 0) + 1, ?, now() from {WRITES_TABLE}""",

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 from hypothesis import given
 from hypothesis import settings as hyp_settings
 
 from assets.segments.history import STAY_COLUMNS, rebuild_stays
 from assets.segments.store import (
+    CLOSED_TABLE,
     HISTORY_TABLE,
+    OPEN_TABLE,
     WRITES_TABLE,
     Restart,
     checkpoint,
@@ -36,7 +39,7 @@ def test_a_checkpoint_moves_the_written_stays_from_the_log_into_the_file(tmp_pat
     ensure_tables(conn)
     conn.execute("checkpoint")
     conn.execute(
-        f"""insert into {HISTORY_TABLE} (customer_key, family, segment, valid_from)
+        f"""insert into {OPEN_TABLE} (customer_key, family, segment, valid_from)
         select 'c' || range, 'rfm', 'champions', date '2025-01-01' from range(50000)"""
     )
     assert _wal_bytes(db) > 0
@@ -113,3 +116,31 @@ def test_a_restart_reads_only_the_open_stays_and_logs_the_first_day_it_forgets()
     assert first_day == [(day(2),)]  # the stays closed on day 2 (the gap) were opened again
     expected = Store().apply(daily, day(0), day(1)).apply(daily, day(3), day(4)).history
     assert _stored(conn) == sorted(expected.rows(), key=repr)
+
+
+def test_a_store_written_as_one_table_is_split_into_open_and_closed_stays_once(tmp_path: Path) -> None:
+    db = tmp_path / "work.duckdb"
+    conn = duckdb.connect(str(db))
+    conn.execute(
+        f"""create table {HISTORY_TABLE} (customer_key varchar not null, family varchar not null,
+        segment varchar not null, score double, recency_score tinyint, frequency_score tinyint,
+        monetary_score tinyint, valid_from date not null, valid_to date, previous_segment varchar)"""
+    )
+    rows = [
+        ("a", "rfm", "x", 1.0, 1, 2, 3, D0, D0 + timedelta(days=4), None),
+        ("a", "rfm", "y", 2.0, 3, 2, 1, D0 + timedelta(days=4), None, "x"),
+        ("b", "rfm", "z", None, None, None, None, D0, None, None),
+    ]
+    conn.executemany(f"insert into {HISTORY_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    ensure_tables(conn)
+    ensure_tables(conn)  # a second run finds the view and leaves it
+    assert sorted(conn.execute(f"select * from {HISTORY_TABLE}").fetchall(), key=repr) == sorted(
+        rows, key=repr
+    )
+    assert conn.execute(f"select customer_key, segment from {OPEN_TABLE} order by 1").fetchall() == [
+        ("a", "y"),
+        ("b", "z"),
+    ]
+    assert conn.execute(f"select customer_key, segment from {CLOSED_TABLE}").fetchall() == [("a", "x")]
+    with pytest.raises(duckdb.ConstraintException):
+        conn.execute(f"insert into {OPEN_TABLE} select * from {CLOSED_TABLE}")

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from assets.segments.store import ensure_tables
+from assets.segments.store import CLOSED_TABLE, OPEN_TABLE, ensure_tables
 from assets.work_db import memory_limit, scalar, segments_by_day
 from orchestration.settings import OperationsSettings, get_settings
 
@@ -99,8 +99,9 @@ def test_segments_by_day_equal_the_range_join_over_every_stored_stay(
     conn = duckdb.connect()
     ensure_tables(conn)
     for stay in stays:
+        table = OPEN_TABLE if stay[-1] is None else CLOSED_TABLE
         conn.execute(
-            "insert into segment_history (customer_key, family, segment, valid_from, valid_to) "
+            f"insert into {table} (customer_key, family, segment, valid_from, valid_to) "
             "values (?, ?, ?, ?, ?)",
             stay,
         )
