@@ -12,7 +12,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from assets.segments.store import CLOSED_TABLE, OPEN_TABLE, ensure_tables
-from assets.work_db import memory_limit, scalar, segments_by_day
+from assets.work_db import exposure_outcomes, memory_limit, scalar, segments_by_day
 from orchestration.settings import OperationsSettings, get_settings
 
 
@@ -91,11 +91,7 @@ def histories(draw: st.DrawFn) -> list[tuple[str, str, str, date, date | None]]:
     return stays
 
 
-@hyp_settings(max_examples=60, deadline=None)
-@given(histories(), st.integers(0, 60), st.integers(0, 20))
-def test_segments_by_day_equal_the_range_join_over_every_stored_stay(
-    stays: list[tuple[str, str, str, date, date | None]], start: int, length: int
-) -> None:
+def _store_with(stays: list[tuple[str, str, str, date, date | None]]) -> duckdb.DuckDBPyConnection:
     conn = duckdb.connect()
     ensure_tables(conn)
     for stay in stays:
@@ -105,8 +101,74 @@ def test_segments_by_day_equal_the_range_join_over_every_stored_stay(
             "values (?, ?, ?, ?, ?)",
             stay,
         )
+    return conn
+
+
+@hyp_settings(max_examples=60, deadline=None)
+@given(histories(), st.integers(0, 60), st.integers(0, 20))
+def test_segments_by_day_equal_the_range_join_over_every_stored_stay(
+    stays: list[tuple[str, str, str, date, date | None]], start: int, length: int
+) -> None:
+    conn = _store_with(stays)
     first, last = D0 + timedelta(days=start), D0 + timedelta(days=start + length)
     expected = sorted(conn.execute(NAIVE_SEGMENTS_BY_DAY, [first, last]).fetchall(), key=repr)
     got = segments_by_day(conn, first, last).collect()
     assert got.columns == ["as_of_date", "customer_key", "segment", "lifecycle", "loyalty"]
     assert sorted(got.rows(), key=repr) == expected
+
+
+@st.composite
+def exposed_histories(
+    draw: st.DrawFn,
+) -> tuple[list[tuple[str, str, str, date, date | None]], list[tuple[str, str, date]]]:
+    """Stays, and exposures on any day or on the first or last day of a stay (where an off-by-one
+    in the range join shows); customer e has no stays."""
+    stays = draw(histories())
+    edges = [day for *_, start, end in stays for day in (start, end) if day is not None]
+    day = st.integers(0, 60).map(lambda offset: D0 + timedelta(days=offset))
+    days = st.one_of(day, st.sampled_from(edges)) if edges else day
+    exposed = draw(
+        st.lists(st.tuples(st.sampled_from(["c1", "c2"]), st.sampled_from("abcde"), days), max_size=12)
+    )
+    return stays, exposed
+
+
+@hyp_settings(max_examples=60, deadline=None)
+@given(exposed_histories())
+def test_each_exposure_gets_the_rfm_segment_of_its_day_once(
+    scenario: tuple[list[tuple[str, str, str, date, date | None]], list[tuple[str, str, date]]],
+) -> None:
+    """Several campaigns may reach one customer on one day."""
+    stays, exposed = scenario
+    conn = _store_with(stays)
+    conn.execute(
+        """create table fct_campaign_exposures (campaign_id varchar, variant varchar,
+        customer_key varchar, exposed_at timestamptz, exposure_date date, loaded_date date)"""
+    )
+    conn.execute(
+        """create table fct_orders (customer_key varchar, is_completed boolean, loaded_date date,
+        order_ts timestamptz, net_amount_eur decimal(12, 2))"""
+    )
+    conn.execute(
+        """create table fct_campaign_responses (campaign_id varchar, customer_key varchar,
+        response varchar, loaded_date date)"""
+    )
+    for campaign, customer, day in exposed:
+        conn.execute(
+            "insert into fct_campaign_exposures values (?, 'A', ?, ?::timestamp at time zone 'UTC', ?, ?)",
+            [campaign, customer, day, day, day],
+        )
+
+    def segment_on(customer: str, day: date) -> str:
+        return next(
+            (
+                segment
+                for key, family, segment, start, end in stays
+                if key == customer and family == "rfm" and start <= day and (end is None or end > day)
+            ),
+            "(unknown)",
+        )
+
+    expected = sorted((campaign, customer, segment_on(customer, day)) for campaign, customer, day in exposed)
+    got = exposure_outcomes(conn, D0 + timedelta(days=90), 7).collect()
+    assert sorted(got.select("campaign_id", "customer_key", "segment").rows()) == expected
