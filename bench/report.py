@@ -108,7 +108,9 @@ def render(results: list[tuple[str, dict[str, Any]]]) -> str:
             return f"{_seconds(p['wall_s'])}{in_run}, {_mb(p.get('peak_tree_rss_mb'))}{failed}"
 
         backfills = ["full_backfill"]
-        full = phase("full_backfill")
+        memory = r.get("targets", {}).get("full_backfill_peak_rss_gb", {}).get("met")
+        verdict = "" if memory is None else f" (≤ 8 GB {'**met**' if memory else '**not met**'})"
+        full = phase("full_backfill") + verdict
         if r.get("stage_window_days"):
             backfills = ["upstream_backfill", "downstream_backfill"]
             full = f"extract + dbt {phase(backfills[0])}; later stages {phase(backfills[1])}"

@@ -1,4 +1,4 @@
-"""bench.report: how a split (stage-window) run is labelled and counted in the results table."""
+"""bench.report: how a run is labelled, counted and judged in the results table."""
 
 from bench.report import evaluate_targets, render
 
@@ -35,3 +35,21 @@ def test_full_backfill_target_is_not_judged_on_a_split_run():
     targets = evaluate_targets("L", {"full_backfill_peak_rss_gb": 6.0}, partial=True)
     assert targets["full_backfill_peak_rss_gb"]["met"] is None
     assert evaluate_targets("L", {"full_backfill_peak_rss_gb": 6.0})["full_backfill_peak_rss_gb"]["met"]
+
+
+def test_a_one_run_backfill_shows_its_memory_verdict_where_it_is_judged():
+    def result(peak_mb: float, met: bool | None) -> dict:
+        return {
+            "size": "L",
+            "data": {"customers": 10, "order_rows": 20, "event_rows": 30, "days": 730},
+            "phases": {"full_backfill": _phase(7200.0, peak_mb, 159, 159)},
+            "targets": {"full_backfill_peak_rss_gb": {"value": peak_mb / 1024, "met": met}},
+        }
+
+    def row(table: str) -> str:
+        return next(line for line in table.splitlines() if "`L-x.json`" in line)
+
+    met = row(render([("L-x.json", result(6474.0, True))]))
+    assert "120.0 min (steps 120.0 min), 6.32 GB (≤ 8 GB **met**)" in met
+    assert "(≤ 8 GB **not met**)" in row(render([("L-x.json", result(9000.0, False))]))
+    assert "≤ 8 GB" not in row(render([("L-x.json", result(6474.0, None))]))
