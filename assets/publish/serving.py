@@ -37,6 +37,7 @@ import duckdb
 import polars as pl
 
 from assets.kpis.clv import SEGMENT_METRICS as CLV_SEGMENT_METRICS
+from assets.publish.stay_counts import stayed_counts_sql
 from assets.publish.tables import (
     AUDIENCE_EXPORT,
     CAMPAIGN_PERFORMANCE,
@@ -240,9 +241,10 @@ def _build_migration(
         last = max(as_of, request.days[-1]) + timedelta(days=1)  # the day after compares against it
         recompute_day = "d.as_of_date between $first and $last"
         recompute_month = "as_of_date >= $first and previous_end <= $last"
+        stays_touching = "valid_from < $last and (valid_to is null or valid_to > $first)"
         params: dict[str, date] = {"first": first, "last": last}
     else:
-        recompute_day = recompute_month = "true"
+        recompute_day = recompute_month = stays_touching = "true"
         params = {}
     conn.execute(
         f"""create or replace temp table recomputed_migration as
@@ -254,14 +256,7 @@ def _build_migration(
             where valid_from in (select as_of_date from days)
             group by all
         ),
-        stayed as (
-            select h.family, d.as_of_date, h.segment as from_segment, h.segment as to_segment,
-                count(*) as customers
-            from {SEGMENT_HISTORY.name} as h
-            join days as d
-                on h.valid_from < d.as_of_date and (h.valid_to is null or h.valid_to > d.as_of_date)
-            group by all
-        ),
+        stayed as ({stayed_counts_sql(SEGMENT_HISTORY.name, "days", stays_touching)}),
         all_month_ends as (
             select as_of_date, lag(as_of_date) over (order by as_of_date) as previous_end
             from work.segment_days_processed where as_of_date = last_day(as_of_date)
