@@ -109,7 +109,8 @@ def render(results: list[tuple[str, dict[str, Any]]]) -> str:
 
         backfills = ["full_backfill"]
         memory = r.get("targets", {}).get("full_backfill_peak_rss_gb", {}).get("met")
-        verdict = "" if memory is None else f" (≤ 8 GB {'**met**' if memory else '**not met**'})"
+        bound = TARGETS["full_backfill_peak_rss_gb"][1]
+        verdict = "" if memory is None else f" (≤ {bound:g} GB {'**met**' if memory else '**not met**'})"
         full = phase("full_backfill") + verdict
         if r.get("stage_window_days"):
             backfills = ["upstream_backfill", "downstream_backfill"]

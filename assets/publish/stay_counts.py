@@ -2,10 +2,10 @@
 
 A stay "stayed" on day D when it began before D and had not ended by D (valid_from < D < valid_to).
 Joining every stay to every day it covers makes one row per customer, family and day: about six
-billion at a million customers over two years, 9.8 minutes of the first publish at L. Each stay
-is instead two edges, one in on the day after it begins and one out on valid_to; the sum of
-the edges up to D, per family and segment, is the count on D. The cost follows the stays, not
-stays x days.
+billion at a million customers over two years (that join took 9.4 s for 10 of the 729 days at L;
+this query takes 6.6 s for all of them). Each stay is instead two edges, one in on the day after
+it begins and one out on valid_to; the sum of the edges up to D, per family and segment, is the
+count on D. The cost follows the stays, not stays x days.
 """
 
 from __future__ import annotations
