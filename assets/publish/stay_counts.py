@@ -28,8 +28,7 @@ def stayed_counts_sql(history: str, days: str, stays_touching: str = "true") -> 
             from {history} where valid_to is not null and ({stays_touching})
         ),
         edges_and_days as (
-            select family, segment, as_of_date, sum(delta) as delta, false as is_day
-            from stay_edges group by all
+            select family, segment, as_of_date, delta, false as is_day from stay_edges
             union all
             select pairs.family, pairs.segment, d.as_of_date, 0 as delta, true as is_day
             from (select distinct family, segment from stay_edges) as pairs
